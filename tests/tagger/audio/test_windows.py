@@ -1,0 +1,58 @@
+import numpy as np
+import pytest
+
+from tagger.audio import WindowSpec, cut_windows
+
+SR = 100  # a small rate keeps the arithmetic readable: 1 s = 100 samples
+
+
+def ramp(seconds: float) -> np.ndarray:
+    return np.arange(int(seconds * SR), dtype=np.float32)
+
+
+def test_full_windows_with_hop_and_an_end_aligned_tail():
+    x = ramp(95)
+    w = cut_windows(x, SR, WindowSpec(length_s=30, hop_s=30, tail="end", min_tail_s=4))
+    # 0-30, 30-60, 60-90, then 65-95 ends exactly at the track's end
+    np.testing.assert_array_equal(w.starts_s, [0, 30, 60, 65])
+    assert w.frames.shape == (4, 3000)
+    np.testing.assert_array_equal(w.frames[3], x[6500:9500])
+    assert not w.padded
+
+
+def test_a_short_tail_is_dropped_below_min_tail():
+    w = cut_windows(ramp(95), SR, WindowSpec(length_s=30, hop_s=30, tail="end", min_tail_s=10))
+    np.testing.assert_array_equal(w.starts_s, [0, 30, 60])
+
+
+def test_pad_rule_zero_pads_the_tail_and_says_so():
+    x = ramp(95)
+    w = cut_windows(x, SR, WindowSpec(length_s=30, hop_s=30, tail="pad"))
+    assert len(w) == 4 and w.padded
+    np.testing.assert_array_equal(w.frames[3, :500], x[9000:])
+    assert not w.frames[3, 500:].any()
+
+
+def test_overlapping_hop_counts_windows():
+    w = cut_windows(ramp(60), SR, WindowSpec(length_s=30, hop_s=15, tail="drop"))
+    np.testing.assert_array_equal(w.starts_s, [0, 15, 30])
+
+
+def test_a_track_shorter_than_one_window_is_padded():
+    x = ramp(12)
+    w = cut_windows(x, SR, WindowSpec(length_s=30, hop_s=30))
+    assert len(w) == 1 and w.padded
+    np.testing.assert_array_equal(w.frames[0, :1200], x)
+    assert not w.frames[0, 1200:].any()
+
+
+def test_max_windows_spreads_over_the_track():
+    w = cut_windows(ramp(300), SR, WindowSpec(length_s=30, hop_s=30, max_windows=3))
+    np.testing.assert_array_equal(w.starts_s, [0, 120, 270])
+
+
+def test_bad_specs_are_refused():
+    with pytest.raises(ValueError):
+        WindowSpec(hop_s=0)
+    with pytest.raises(ValueError):
+        WindowSpec(tail="wrap")

@@ -1,0 +1,100 @@
+"""``genre-tagger classify PATH...``: the headless main job, on real clips and broken files."""
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from tagger.cli import main
+from tagger.engine import Classifier, TrackFailure, TrackResult
+from tagger.paths import DEFAULT_BUNDLE
+from trainer import bundle
+from trainer.data.feature_table import load_csv
+from trainer.features import make
+from trainer.methods import create
+from trainer.methods.base import Arrays
+from tests.support import gtzan_dir, tone, write_audio
+
+
+@pytest.fixture(scope="module")
+def held_out_model(tmp_path_factory):
+    """XGBoost trained on every CSV row except the 30 clips in ../shared, so they are unseen."""
+    table, _ = load_csv(gtzan_dir() / "features_30_sec.csv").usable()
+    real = {p.stem for p in (gtzan_dir() / "genres_original").rglob("*.wav")}
+    train = table.select([s for s in table.songs if s not in real])
+    method = create("xgboost", table.labels, drop_columns=("length",))
+    method.fit(Arrays(train.x, train.y(table.labels), train.songs), None)
+    return bundle.export(tmp_path_factory.mktemp("model") / "b", method, make("gtzan-csv"),
+                         metrics={}, training_data="CSV without the shared clips")
+
+
+def test_unseen_classical_clips_come_out_classical(held_out_model, capsys):
+    folder = gtzan_dir() / "genres_original" / "classical"
+    code = main(["classify", str(folder), "--model", str(held_out_model), "--json", "--workers", "2"])
+    out = json.loads(capsys.readouterr().out)
+    assert code == 0 and out["failures"] == []
+    genres = [t["genre"] for t in out["tracks"]]
+    assert len(genres) == 10
+    assert genres.count("classical") >= 9, genres
+    for track in out["tracks"]:
+        assert track["windows"] == 1 and not track["padded"]
+        assert [g["p"] for g in track["top"]] == sorted((g["p"] for g in track["top"]), reverse=True)
+
+
+def test_broken_files_are_listed_and_the_run_goes_on(tmp_path, held_out_model, capsys):
+    shutil.copy(gtzan_dir() / "genres_original/jazz/jazz.00054.wav", tmp_path / "jazz.00054.wav")
+    (tmp_path / "empty.flac").write_bytes(b"")
+    (tmp_path / "notes.mp3").write_text("not audio")
+    write_audio(tmp_path / "short.ogg", tone(4.0, 44100), 44100)
+    code = main(["classify", str(tmp_path), "--model", str(held_out_model), "--json", "--workers", "0"])
+    out = json.loads(capsys.readouterr().out)
+    assert code == 1  # some files failed
+    failed = {f["path"].rsplit("/", 1)[-1]: f["reason"] for f in out["failures"]}
+    assert set(failed) == {"jazz.00054.wav", "empty.flac", "notes.mp3"}
+    assert "empty" in failed["empty.flac"]
+    [short] = out["tracks"]
+    assert short["padded"] and short["windows"] == 1 and short["duration_s"] == pytest.approx(4.0, abs=0.05)
+
+
+def test_workers_and_in_process_give_identical_results(held_out_model):
+    clips = sorted((gtzan_dir() / "genres_original" / "rock").glob("rock.0000[0-2].wav"))
+    classifier = Classifier.load(held_out_model, device="cpu")
+    serial = list(classifier.classify_paths(clips, workers=0))
+    parallel = list(classifier.classify_paths(clips, workers=2))
+    assert [r.path for r in parallel] == clips  # input order
+    for a, b in zip(serial, parallel):
+        assert isinstance(a, TrackResult)
+        np.testing.assert_allclose(a.probs, b.probs)
+        assert a.probs.sum() == pytest.approx(1.0)
+
+
+def test_a_long_track_is_classified_window_by_window(held_out_model, real_clips, tmp_path):
+    # three different real clips back to back: 90 s, three windows, each judged on its own
+    samples = np.concatenate([real_clips["classical.00001"][:661500], real_clips["rock.00001"][:661500],
+                              real_clips["classical.00002"][:661500]])
+    path = write_audio(tmp_path / "medley.flac", samples, 22050)
+    classifier = Classifier.load(held_out_model, device="cpu")
+    [result] = list(classifier.classify_paths([path], workers=0))
+    assert result.n_windows == 3
+    np.testing.assert_allclose(result.window_starts_s, [0, 30, 60])
+    np.testing.assert_allclose(result.probs, result.window_probs.mean(axis=0))
+    direct = classifier.classify_windows(samples[None, 661500:1323000])
+    np.testing.assert_allclose(result.window_probs[1], direct[0], rtol=1e-5)
+
+
+def test_a_missing_model_is_a_clear_error(tmp_path, capsys):
+    assert main(["classify", str(tmp_path), "--model", str(tmp_path / "nope")]) == 2
+    assert "model bundle not found" in capsys.readouterr().err
+
+
+def test_the_shipped_default_model_loads_and_is_documented():
+    classifier = Classifier.load(device="cpu")
+    meta = classifier.bundle.meta
+    assert classifier.labels == ["blues", "classical", "country", "disco", "hiphop",
+                                 "jazz", "metal", "pop", "reggae", "rock"]
+    assert "length" in meta["config"]["drop_columns"]
+    assert 0.4 < meta["metrics"]["filtered_test"]["accuracy"] < 1.0
+    assert meta["metrics"]["filtered_test"]["n_test"] == 290
+    card = (DEFAULT_BUNDLE / "MODEL_CARD.md").read_text()
+    assert "filtered" in card and "10-fold" in card and "Limits" in card

@@ -1,0 +1,197 @@
+"""``genre-trainer``: train, compare and export the seed methods from the command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from trainer.data.splits import SPLIT_NAMES, Split, make_split
+
+
+def open_dataset(path: Path):
+    """A GTZAN-style features CSV, or an audio folder (GTZAN layout or one folder per genre)."""
+    path = Path(path)
+    if path.is_file() and path.suffix.lower() == ".csv":
+        from trainer.data.feature_table import load_csv
+
+        return load_csv(path)
+    if path.is_dir():
+        from trainer.data.audio_source import open_audio_source
+
+        return open_audio_source(path)
+    raise SystemExit(f"error: {path} is neither a features CSV nor a folder of audio")
+
+
+def splits_dir_for(data_path: Path, given: Path | None) -> Path | None:
+    if given is not None:
+        return given
+    for candidate in (data_path.parent / "splits", data_path / "splits", data_path.parent.parent / "splits"):
+        if candidate.is_dir():
+            return candidate
+    return None
+
+
+def build_split(data, name: str, seed: int, data_path: Path, splits_dir: Path | None) -> Split:
+    from trainer.data.feature_table import UNREADABLE_AUDIO
+
+    songs = [s for s in data.songs.tolist() if s not in UNREADABLE_AUDIO] if name == "filtered" else data.songs
+    genre_of = dict(zip(data.songs.tolist(), data.genres.tolist()))
+    return make_split(name, songs, [genre_of[s] for s in songs], seed=seed,
+                      splits_dir=splits_dir_for(data_path, splits_dir))
+
+
+def parse_overrides(pairs: list[str]) -> dict[str, Any]:
+    """``key=value`` pairs; values are JSON where they parse (numbers, lists), else strings."""
+    overrides: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep:
+            raise SystemExit(f"error: --set expects key=value, got {pair!r}")
+        try:
+            value = json.loads(raw)
+        except json.JSONDecodeError:
+            value = raw
+        overrides[key] = tuple(value) if isinstance(value, list) else value
+    return overrides
+
+
+def _epoch_printer(log) -> None:
+    valid = "" if log.valid_accuracy is None else f"  valid loss {log.valid_loss:.4f}  valid acc {log.valid_accuracy:.3f}"
+    print(f"epoch {log.epoch:4d}  train loss {log.train_loss:.4f}{valid}  ({log.seconds:.1f}s)", file=sys.stderr)
+
+
+def cmd_methods(args: argparse.Namespace) -> int:
+    from trainer.methods import specs
+
+    for name, spec in sorted(specs().items()):
+        print(f"{name:26s} seed {spec.seed}  published {spec.published or '–':>8s}  {spec.summary}")
+    return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from trainer import bundle
+    from trainer.methods.base import Hooks
+    from trainer.report import run_title, write_run
+    from trainer.run import run_method
+
+    data = open_dataset(args.data)
+    split = build_split(data, args.split, args.seed, args.data, args.splits_dir)
+    result = run_method(args.method, data, split, seed=args.seed, overrides=parse_overrides(args.set),
+                        hooks=Hooks(on_epoch=_epoch_printer if args.verbose else None))
+    summary = result.summary()
+    out = Path(args.out or f"runs/{args.method}-{split.name}-seed{args.seed}")
+    write_run(out, summary)
+    if not args.no_bundle:
+        metrics = {k: summary[k] for k in ("accuracy", "macro_f1", "n_test")}
+        metrics["split"] = summary["split"]
+        bundle.export(out / "bundle", result.method, result.pipeline, metrics=metrics,
+                      training_data=f"{data.source}: {result.n_train} training songs of split {split.name}")
+    print(run_title(summary))
+    print(f"report: {out / 'report.json'}")
+    return 0
+
+
+def cmd_reproduce(args: argparse.Namespace) -> int:
+    from trainer.reproduce import reproduce
+
+    data = open_dataset(args.data)
+    splits = {(name, seed): build_split(data, name, seed, args.data, args.splits_dir)
+              for name in args.splits for seed in range(args.seeds)}
+    table = reproduce(data, splits, methods=args.methods, out=Path(args.out), overrides=parse_overrides(args.set))
+    print(table)
+    return 0
+
+
+def cmd_bootstrap(args: argparse.Namespace) -> int:
+    from trainer.studies import bootstrap, plot_bootstrap
+
+    data = open_dataset(args.data)
+    split = build_split(data, args.split, args.seed, args.data, args.splits_dir)
+    with tqdm(total=args.n, desc=f"bootstrap {args.method}") as bar:
+        result = bootstrap(args.method, data, split, n=args.n, seed=args.seed, overrides=parse_overrides(args.set),
+                           progress=lambda done, total: bar.update(1))
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "bootstrap.json").write_text(json.dumps(result, indent=2) + "\n")
+    plot_bootstrap(result, out / "bootstrap.png")
+    s = result["stats"]
+    print(f"{args.method} on {split.name}: median {s['median']:.1%}, 95% of refits in "
+          f"[{s['ci95'][0]:.1%}, {s['ci95'][1]:.1%}] over {result['n_test']} test songs, {args.n} refits")
+    return 0
+
+
+def cmd_curve(args: argparse.Namespace) -> int:
+    from trainer.studies import plot_size_curve, size_curve
+
+    data = open_dataset(args.data)
+    split = build_split(data, args.split, args.seed, args.data, args.splits_dir)
+    with tqdm(total=9 * args.seeds, desc=f"size curve {args.method}") as bar:
+        result = size_curve(args.method, data, split, seeds=args.seeds, overrides=parse_overrides(args.set),
+                            progress=lambda done, total: bar.update(1))
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "size_curve.json").write_text(json.dumps(result, indent=2) + "\n")
+    plot_size_curve(result, out / "size_curve.png")
+    for p in result["points"]:
+        print(f"{p['n_train']:5d} training songs: {p['mean']:.1%} ± {p['std']:.1%}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="genre-trainer", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def data_args(p: argparse.ArgumentParser, split: bool = True) -> None:
+        p.add_argument("--data", type=Path, required=True,
+                       help="features CSV (features_30_sec.csv) or an audio folder (GTZAN layout or one folder per genre)")
+        if split:
+            p.add_argument("--split", choices=SPLIT_NAMES, default="filtered", help="song-level split (default: filtered)")
+            p.add_argument("--seed", type=int, default=0)
+        p.add_argument("--splits-dir", type=Path, help="folder of *_filtered.txt (default: found beside the data)")
+        p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                       help="override a config value, e.g. --set train.epochs=20 --set drop_columns=[\"length\"]")
+
+    sub.add_parser("methods", help="list the registered methods").set_defaults(func=cmd_methods)
+
+    p = sub.add_parser("train", help="train one method on one split; write a report folder and a bundle")
+    p.add_argument("method")
+    data_args(p)
+    p.add_argument("--out", help="report folder (default runs/METHOD-SPLIT-seedN)")
+    p.add_argument("--no-bundle", action="store_true", help="skip exporting the model bundle")
+    p.add_argument("-v", "--verbose", action="store_true", help="print every epoch")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("reproduce", help="run methods on several splits and seeds; table against the seeds' figures")
+    data_args(p, split=False)
+    p.add_argument("--methods", nargs="*", help="method names (default: every method the data can feed)")
+    p.add_argument("--splits", nargs="+", choices=SPLIT_NAMES, default=["random-80-20", "filtered"])
+    p.add_argument("--seeds", type=int, default=3, help="seeds per split (default 3)")
+    p.add_argument("--out", default="runs/reproduce", help="folder for results; finished runs are reused")
+    p.set_defaults(func=cmd_reproduce)
+
+    for name, func, helptext in (("bootstrap", cmd_bootstrap, "refit on bootstrap draws of the training songs"),
+                                 ("curve", cmd_curve, "accuracy against training-set size (9 sizes)")):
+        p = sub.add_parser(name, help=helptext)
+        p.add_argument("method")
+        data_args(p)
+        p.add_argument("--out", default=f"runs/{name}")
+        if name == "bootstrap":
+            p.add_argument("--n", type=int, default=100, help="number of refits (default 100)")
+        else:
+            p.add_argument("--seeds", type=int, default=3, help="subsets per size (default 3)")
+        p.set_defaults(func=func)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

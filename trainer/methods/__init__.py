@@ -1,0 +1,96 @@
+"""The method registry: every seed method is a named entry with a config of the seed's defaults.
+
+A method is a ``Method`` subclass plus a ``MethodSpec`` that names it, says which seed report
+it reproduces, which feature pipeline feeds it, and what the seed published. Families live in
+one module each and register themselves when imported.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from trainer.methods.base import Method
+
+_SPECS: dict[str, MethodSpec] = {}
+_FAMILIES = (
+    "trainer.methods.tabular",
+    "trainer.methods.feature_nets",
+    "trainer.methods.image_nets",
+    "trainer.methods.sequence_nets",
+    "trainer.methods.spectral_nets",
+    "trainer.methods.pretrained",
+)
+
+
+@dataclass(frozen=True)
+class MethodSpec:
+    """What a registered method is: its family class, default config and provenance."""
+
+    name: str
+    family: type[Method]
+    config: Any
+    seed: str
+    summary: str
+    pipeline: str
+    pipeline_params: dict[str, Any] = field(default_factory=dict)
+    published: str = ""
+    published_accuracy: float | None = None
+    seed_protocol: str = ""
+
+    def make_config(self, **overrides: Any) -> Any:
+        """The seed's defaults with ``overrides`` applied (nested ``train`` fields allowed)."""
+        return _replace(self.config, overrides)
+
+
+def _replace(config: Any, overrides: dict[str, Any]) -> Any:
+    direct = {k: v for k, v in overrides.items() if "." not in k}
+    nested: dict[str, dict[str, Any]] = {}
+    for key, value in overrides.items():
+        if "." in key:
+            head, rest = key.split(".", 1)
+            nested.setdefault(head, {})[rest] = value
+    fields = {f.name for f in dataclasses.fields(config)}
+    unknown = (set(direct) | set(nested)) - fields
+    if unknown:
+        raise KeyError(f"{type(config).__name__} has no setting {', '.join(sorted(unknown))}")
+    for head, sub in nested.items():
+        direct[head] = _replace(getattr(config, head), sub)
+    return dataclasses.replace(config, **direct)
+
+
+def register(spec: MethodSpec) -> MethodSpec:
+    if spec.name in _SPECS:
+        raise ValueError(f"method {spec.name!r} registered twice")
+    _SPECS[spec.name] = spec
+    return spec
+
+
+def _load_all() -> None:
+    for module in _FAMILIES:
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name != module:
+                raise
+
+
+def specs() -> dict[str, MethodSpec]:
+    _load_all()
+    return dict(_SPECS)
+
+
+def get(name: str) -> MethodSpec:
+    _load_all()
+    try:
+        return _SPECS[name]
+    except KeyError:
+        raise KeyError(f"unknown method {name!r}; known: {', '.join(sorted(_SPECS))}") from None
+
+
+def create(name: str, labels: list[str], **overrides: Any) -> Method:
+    """A fresh, untrained method with the seed's defaults and ``overrides``."""
+    spec = get(name)
+    return spec.family(spec, spec.make_config(**overrides), list(labels))
