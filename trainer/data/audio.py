@@ -1,0 +1,187 @@
+"""Audio datasets: the GTZAN audio layout and any folder-per-genre tree, and their features.
+
+``AudioDataset.from_folder`` accepts a GTZAN root (``genres_original/<genre>/*.wav`` or the
+original ``genres/<genre>/*.au``) or any tree whose top-level folders name genres (files may sit in
+sub-folders, e.g. albums). Every file is checked for readability when the dataset is built; the
+unreadable ones (GTZAN's ``jazz.00054.wav``) are listed in ``skipped`` with a reason, never loaded.
+
+``featurize`` decodes songs, cuts windows and runs a feature pipeline, caching per song; every
+window keeps its song id, so song-level splits (``trainer.data.splits``) hold for windows too.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import cache as cache_once
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+from tagger.audio import AUDIO_EXTENSIONS, DecodedAudio, UnreadableAudio, WindowSpec, cut_windows, decode
+from trainer.data.augment import ORIGINAL, Variant, seed_004_variants
+from trainer.data.splits import Split, make_split
+from trainer.features import FeaturePipeline
+from trainer.features.cache import FeatureCache
+
+# GTZAN audio folders, in the order they are looked for under a dataset root.
+GTZAN_AUDIO_DIRS = ("genres_original", "genres")
+
+
+@dataclass(frozen=True)
+class Item:
+    """One song: ``song_id`` is unique in its dataset and is what splits list."""
+
+    song_id: str
+    path: Path
+    label: str
+
+
+def genre_files(folder: Path, extensions: Iterable[str]) -> list[tuple[str, Path]]:
+    """(genre, file) for every file with one of ``extensions`` below a top-level genre folder,
+    sorted; hidden files and folders (``.DS_Store``, ``._x.wav``) are ignored."""
+    wanted = {e.lower() for e in extensions}
+    found = []
+    for genre_dir in sorted(p for p in Path(folder).iterdir() if p.is_dir() and not p.name.startswith(".")):
+        for path in sorted(genre_dir.rglob("*")):
+            relative = path.relative_to(genre_dir).parts
+            if path.is_file() and path.suffix.lower() in wanted and not any(part.startswith(".") for part in relative):
+                found.append((genre_dir.name, path))
+    return found
+
+
+def _song_ids(folder: Path, files: Sequence[tuple[str, Path]]) -> list[str]:
+    """``blues.00029`` for GTZAN names; in general the path inside the genre folder without its
+    suffix, or the path inside ``folder`` with it where that alone would not be unique."""
+    short = [path.relative_to(folder / genre).with_suffix("").as_posix() for genre, path in files]
+    counts = Counter(short)
+    return [s if counts[s] == 1 else path.relative_to(folder).as_posix() for s, (_, path) in zip(short, files)]
+
+
+def unreadable_reason(path: Path) -> str | None:
+    """Why ``path`` cannot be decoded, or None if it can. Reads the header only where soundfile
+    knows the format; other formats (e.g. M4A) are decoded in full."""
+    try:
+        info = sf.info(str(path))
+    except Exception:  # not a soundfile format, or a damaged file: let the decoder judge
+        try:
+            decode(path, 22050)
+        except UnreadableAudio as exc:
+            return exc.reason
+        return None
+    if info.frames <= 0 or info.samplerate <= 0:
+        return "no audio samples in file"
+    return None
+
+
+@dataclass
+class AudioDataset:
+    """Readable songs under ``root`` with their genre labels, and the files that were skipped."""
+
+    root: Path
+    items: list[Item]
+    skipped: list[tuple[Path, str]] = field(default_factory=list)
+
+    @classmethod
+    def from_folder(cls, root: Path | str, check: bool = True) -> AudioDataset:
+        """Scan a GTZAN root or a folder-per-genre tree; ``check`` tests each file's readability."""
+        root = Path(root)
+        if not root.is_dir():
+            raise FileNotFoundError(f"dataset folder not found: {root}")
+        folder = next((root / d for d in GTZAN_AUDIO_DIRS if (root / d).is_dir()), root)
+        files = genre_files(folder, AUDIO_EXTENSIONS)
+        items, skipped = [], []
+        for sid, (genre, path) in zip(_song_ids(folder, files), files):
+            reason = unreadable_reason(path) if check else None
+            if reason is None:
+                items.append(Item(sid, path, genre))
+            else:
+                skipped.append((path, reason))
+        if not items:
+            raise ValueError(f"no readable audio in genre folders under {folder}")
+        return cls(root, items, skipped)
+
+    @property
+    def genres(self) -> list[str]:
+        return sorted({item.label for item in self.items})
+
+    @property
+    def splits_dir(self) -> Path | None:
+        """GTZAN's ``splits/`` folder (the filtered split lists), where the root has one."""
+        path = self.root / "splits"
+        return path if path.is_dir() else None
+
+    def split(self, name: str = "random-80-20", seed: int = 0) -> Split:
+        """A named song-level split of this dataset (``trainer.data.splits.make_split``)."""
+        return make_split(name, [i.song_id for i in self.items], [i.label for i in self.items],
+                          seed=seed, splits_dir=self.splits_dir)
+
+    def subset(self, song_ids: Iterable[str]) -> list[Item]:
+        """The items of ``song_ids``, in that order."""
+        by_id = {item.song_id: item for item in self.items}
+        return [by_id[s] for s in song_ids]
+
+
+@dataclass(frozen=True)
+class FeatureSet:
+    """Features of many windows: ``x`` (n_windows, ...) with, per window, its label, song id and
+    variant name; ``skipped`` lists (path, reason) for songs that failed to decode."""
+
+    x: np.ndarray
+    labels: np.ndarray
+    song_ids: np.ndarray
+    variants: np.ndarray
+    skipped: tuple[tuple[Path, str], ...] = ()
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+
+def _variant_features(pipeline: FeaturePipeline, audio: Callable[[], DecodedAudio], spec: WindowSpec,
+                      variant: Variant) -> np.ndarray:
+    rate = pipeline.sample_rate
+    return pipeline(cut_windows(variant.apply(audio().samples, rate), rate, spec).frames)
+
+
+def featurize(items: Sequence[Item], pipeline: FeaturePipeline, spec: WindowSpec = WindowSpec(),
+              cache: FeatureCache | None = None, variants: Sequence[Variant] = (ORIGINAL,)) -> FeatureSet:
+    """Decode each item (once) at ``pipeline.sample_rate``, apply each variant, cut windows by
+    ``spec`` and run ``pipeline`` on them; songs that fail to decode are skipped and listed. With a
+    ``cache``, a (song, variant) already computed with these parameters is not even decoded.
+    ``make("waveform")`` as the pipeline gives the windows themselves."""
+    chunks, labels, ids, names, skipped = [], [], [], [], []
+    for item in items:
+        audio = cache_once(partial(decode, item.path, pipeline.sample_rate))
+        try:
+            song = []
+            for variant in variants:
+                compute = partial(_variant_features, pipeline, audio, spec, variant)
+                context = {"windows": spec.to_dict(), "variant": variant.name}
+                song.append(compute() if cache is None else cache.get_or_compute(item.path, pipeline, compute, context))
+        except UnreadableAudio as exc:
+            skipped.append((item.path, exc.reason))
+            continue
+        for variant, x in zip(variants, song):
+            chunks.append(x)
+            labels += [item.label] * len(x)
+            ids += [item.song_id] * len(x)
+            names += [variant.name] * len(x)
+    if not chunks:
+        raise ValueError("no windows: every song failed to decode" if skipped else "no songs given")
+    return FeatureSet(np.concatenate(chunks), np.asarray(labels), np.asarray(ids), np.asarray(names), tuple(skipped))
+
+
+def featurize_split(dataset: AudioDataset, split: Split, pipeline: FeaturePipeline,
+                    spec: WindowSpec = WindowSpec(), cache: FeatureCache | None = None,
+                    augment: bool = False) -> dict[str, FeatureSet]:
+    """Features of each non-empty part of ``split``; ``augment`` adds seed 004's variants to the
+    training part only, so no test or validation score is measured on augmented copies."""
+    parts = {"train": split.train, "valid": split.valid, "test": split.test}
+    return {
+        part: featurize(dataset.subset(ids), pipeline, spec, cache,
+                        seed_004_variants() if augment and part == "train" else (ORIGINAL,))
+        for part, ids in parts.items() if ids
+    }
