@@ -11,6 +11,7 @@ from typing import Any
 from tqdm import tqdm
 
 from trainer.data.splits import SPLIT_NAMES, Split, make_split
+from trainer.features import make as make_pipeline
 
 
 def open_dataset(path: Path):
@@ -142,6 +143,35 @@ def cmd_curve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_plot(args: argparse.Namespace) -> int:
+    from tagger.audio import UnreadableAudio, decode
+    from trainer.figures import clip_figures
+
+    try:
+        audio = decode(args.clip, args.sample_rate)
+    except UnreadableAudio as exc:
+        raise SystemExit(f"error: {exc}") from None
+    written = clip_figures(audio.samples[: int(args.seconds * args.sample_rate)], args.sample_rate, args.out,
+                           stem=args.clip.stem)
+    for view, path in written.items():
+        print(f"{view:16s} {path}")
+    return 0
+
+
+def cmd_umap(args: argparse.Namespace) -> int:
+    from trainer.figures import umap_figure
+
+    data = open_dataset(args.data)
+    if not data.feeds("gtzan-csv"):
+        raise SystemExit("error: the UMAP map needs the GTZAN CSV features")
+    pipeline = make_pipeline("gtzan-csv")
+    arrays = data.arrays(list(data.songs), pipeline, data.labels)
+    path = umap_figure(arrays.x, [data.labels[i] for i in arrays.y], Path(args.out),
+                       title=f"UMAP of {len(arrays.y)} clips' GTZAN features ({data.source})")
+    print(path)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="genre-trainer", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -185,12 +215,29 @@ def build_parser() -> argparse.ArgumentParser:
         else:
             p.add_argument("--seeds", type=int, default=3, help="subsets per size (default 3)")
         p.set_defaults(func=func)
+
+    p = sub.add_parser("plot", help="seed 001's views of a clip: waveform, spectrograms, rolloff, chroma")
+    p.add_argument("clip", type=Path)
+    p.add_argument("--out", type=Path, default=Path("runs/plots"))
+    p.add_argument("--seconds", type=float, default=30.0, help="how much of the clip to draw (default 30)")
+    p.add_argument("--sample-rate", type=int, default=22050)
+    p.set_defaults(func=cmd_plot)
+
+    p = sub.add_parser("umap", help="seed 003's UMAP map of clip features coloured by genre")
+    p.add_argument("--data", type=Path, required=True, help="features CSV (features_30_sec.csv)")
+    p.add_argument("--out", default="runs/umap.png")
+    p.set_defaults(func=cmd_umap)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    from trainer.methods import UnknownMethod
+
     args = build_parser().parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except UnknownMethod as exc:
+        raise SystemExit(f"error: {exc.args[0]}") from None
 
 
 if __name__ == "__main__":

@@ -25,6 +25,10 @@ _FAMILIES = (
 )
 
 
+class UnknownMethod(KeyError):
+    """A method name that is not registered."""
+
+
 @dataclass(frozen=True)
 class MethodSpec:
     """What a registered method is: its family class, default config and provenance."""
@@ -87,7 +91,7 @@ def get(name: str) -> MethodSpec:
     try:
         return _SPECS[name]
     except KeyError:
-        raise KeyError(f"unknown method {name!r}; known: {', '.join(sorted(_SPECS))}") from None
+        raise UnknownMethod(f"unknown method {name!r}; known: {', '.join(sorted(_SPECS))}") from None
 
 
 def create(name: str, labels: list[str], **overrides: Any) -> Method:
