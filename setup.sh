@@ -15,6 +15,7 @@ ldconfig -p 2>/dev/null | grep -q libEGL.so.1 || need_apt+=(libegl1)   # Qt, eve
 ldconfig -p 2>/dev/null | grep -q libxkbcommon.so.0 || need_apt+=(libxkbcommon0)
 ldconfig -p 2>/dev/null | grep -q libfontconfig.so.1 || need_apt+=(libfontconfig1)
 ldconfig -p 2>/dev/null | grep -q libgl.so.1 -i || need_apt+=(libgl1)
+ldconfig -p 2>/dev/null | grep -q libxcb-cursor.so.0 || need_apt+=(libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1)  # Qt's X11 window
 if ((${#need_apt[@]})); then
     SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
     $SUDO apt-get update -qq

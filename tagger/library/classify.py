@@ -1,0 +1,120 @@
+"""Classifying the catalogue: every readable track the active model has not judged yet.
+
+The classifier decodes in worker processes and batches inference itself; this job only feeds it
+paths and stores what comes back, committing every ``commit_every`` tracks so that a kill loses at
+most one batch and the next run starts where this one stopped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+from sqlalchemy import exists, select, update
+from sqlalchemy.orm import Session
+
+from tagger.library.db import Library
+from tagger.library.models import Model, Prediction, Track, TrackStatus, WindowPrediction, utcnow
+from tagger.library.progress import Cancel, Progress, is_cancelled, report
+
+
+class ClassifierLike(Protocol):
+    """What the job needs of ``tagger.engine.Classifier``. ``classify_paths`` yields, in input
+    order, results (``path, probs, window_probs, window_starts_s, n_windows, padded``) or
+    failures (``path, reason``)."""
+
+    bundle_id: str
+    labels: list[str]
+
+    def classify_paths(self, paths: list, workers: int | None) -> Iterator: ...
+
+
+@dataclass
+class ClassifyReport:
+    model_id: int
+    total: int = 0  # tracks that needed classifying
+    classified: int = 0
+    failed: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
+    cancelled: bool = False
+
+
+def use_model(session: Session, classifier: ClassifierLike, source: str | None) -> Model:
+    """Record the classifier's bundle (once) and make it the active model."""
+    model = session.scalar(select(Model).where(Model.bundle_id == classifier.bundle_id))
+    if model is None:
+        model = Model(bundle_id=classifier.bundle_id, labels=list(classifier.labels), source=source)
+        session.add(model)
+    session.execute(update(Model).where(Model.bundle_id != classifier.bundle_id).values(active=False))
+    model.active, model.last_used_at = True, utcnow()
+    if source is not None:
+        model.source = source
+    session.flush()
+    return model
+
+
+def active_model(session: Session) -> Model | None:
+    return session.scalar(select(Model).where(Model.active))
+
+
+def _unclassified(session: Session, model_id: int, limit_to: Iterable[int] | None) -> list[tuple[int, str]]:
+    done = exists().where(Prediction.track_id == Track.id, Prediction.model_id == model_id)
+    query = select(Track.id, Track.path).where(Track.status == TrackStatus.OK, ~done).order_by(Track.id)
+    if limit_to is not None:
+        query = query.where(Track.id.in_(list(limit_to)))
+    return [(tid, path) for tid, path in session.execute(query)]
+
+
+def _prediction(track_id: int, model: Model, result: Any) -> Prediction:
+    probs = np.asarray(result.probs, dtype=np.float64)
+    best = int(probs.argmax())
+    return Prediction(
+        track_id=track_id, model_id=model.id, genre=model.labels[best], confidence=float(probs[best]),
+        probs=probs.tolist(), n_windows=int(result.n_windows), padded=bool(result.padded),
+        windows=[WindowPrediction(start_s=float(s), probs=np.asarray(p, dtype=np.float64).tolist())
+                 for s, p in zip(result.window_starts_s, result.window_probs)],
+    )
+
+
+def classify_library(lib: Library, classifier: ClassifierLike, *, source: str | None = None,
+                     workers: int | None = None, track_ids: Iterable[int] | None = None,
+                     progress: Progress | None = None, cancel: Cancel | None = None,
+                     commit_every: int = 64) -> ClassifyReport:
+    """Classify every OK track (or those of ``track_ids``) lacking a prediction by ``classifier``.
+
+    Tracks that cannot be decoded are marked unreadable with the reason, so they are not retried
+    until a rescan finds the file changed.
+    """
+    with lib.session() as session:
+        model = use_model(session, classifier, source)
+        session.commit()
+        todo = _unclassified(session, model.id, track_ids)
+        rep = ClassifyReport(model_id=model.id, total=len(todo))
+        if not todo:
+            return rep
+        results = classifier.classify_paths([path for _, path in todo], workers=workers)
+        try:
+            for done, ((track_id, path), result) in enumerate(zip(todo, results), 1):
+                if str(result.path) != path:
+                    raise RuntimeError(f"classifier answered for {result.path}, expected {path}")
+                reason = getattr(result, "reason", None)
+                if reason is not None:
+                    track = session.get(Track, track_id)
+                    track.status, track.error = TrackStatus.UNREADABLE, reason
+                    rep.failed.append((path, reason))
+                else:
+                    session.add(_prediction(track_id, model, result))
+                    rep.classified += 1
+                if done % commit_every == 0:
+                    session.commit()
+                report(progress, done, len(todo))
+                if is_cancelled(cancel):
+                    rep.cancelled = done < len(todo)
+                    break
+        finally:
+            session.commit()
+            close = getattr(results, "close", None)
+            if close is not None:
+                close()
+    return rep

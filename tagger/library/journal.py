@@ -1,0 +1,252 @@
+"""The tag-edit journal: journal first, then touch the file; reconcile after a crash; undo.
+
+Every change is committed as a *pending* ``TagEdit`` (old genres, the exact old tag state, new
+genres) before its file is written, and marked done or failed after. A kill between the two leaves
+pending rows; ``reconcile`` reads those files back and settles each row as done (the new value is
+there) or aborted (the old one is), so the journal always describes the files. Undo is itself a
+journaled write that restores the exact old state, absence of a genre tag included.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+
+from tagger.library.db import Library, LibraryError
+from tagger.library.models import EditStatus, TagEdit, Track, WriteSession, local_time, utcnow
+from tagger.library.progress import Cancel, Progress, is_cancelled, report
+from tagger.tags import (
+    GenreState,
+    TagError,
+    UnreadableTags,
+    check_writable,
+    discard_leftover,
+    read_tags,
+    restore_genres,
+    write_genres,
+)
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Change:
+    """One planned genre change. ``restore`` (undo) puts back a raw state instead of ``new_genres``."""
+
+    track_id: int
+    path: str
+    old_genres: list[str]
+    old_state: GenreState
+    new_genres: list[str]
+    restore: GenreState | None = None
+    reverts_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Skip:
+    path: str
+    reason: str
+
+
+@dataclass
+class EditReport:
+    """What a write or undo did; in a dry run, ``changes`` are what it would do."""
+
+    session_id: int | None = None
+    dry_run: bool = False
+    changes: list[Change] = field(default_factory=list)
+    skipped: list[Skip] = field(default_factory=list)  # left alone on purpose
+    failed: list[Skip] = field(default_factory=list)  # could not be read or written
+    cancelled: bool = False
+    recovered: int = 0  # edits an interrupted earlier run left pending, settled first
+
+
+def _refresh_track(track: Track, genres: list[str]) -> None:
+    """Keep the catalogue in step with a file we just tagged, so a rescan does not re-read it."""
+    st = os.stat(track.path)
+    track.size, track.mtime_ns, track.genres = st.st_size, st.st_mtime_ns, list(genres)
+
+
+def _apply(session: Session, ws: WriteSession, changes: list[Change], id3_version: int, rep: EditReport,
+           after_file: Callable[[], None], cancel: Cancel | None) -> None:
+    """Journal ``changes`` in one commit, then write each file and record how it went."""
+    edits = [TagEdit(session=ws, track_id=c.track_id, path=c.path, old_genres=c.old_genres,
+                     old_state=c.old_state, new_genres=c.new_genres, reverts_id=c.reverts_id)
+             for c in changes]
+    session.add_all(edits)
+    session.commit()
+    for change, edit in zip(changes, edits):
+        if rep.cancelled or is_cancelled(cancel):
+            rep.cancelled = True
+            edit.status = EditStatus.ABORTED
+            continue
+        try:
+            if change.restore is not None:
+                restore_genres(change.path, change.restore)
+            else:
+                write_genres(change.path, change.new_genres, id3_version)
+        except TagError as exc:
+            edit.status, edit.error = EditStatus.FAILED, exc.reason
+            rep.failed.append(Skip(change.path, exc.reason))
+        else:
+            edit.status, edit.applied_at = EditStatus.DONE, utcnow()
+            _refresh_track(session.get(Track, change.track_id), change.new_genres)
+            rep.changes.append(change)
+        after_file()
+    session.commit()
+
+
+def run_changes(session: Session, ws: WriteSession | None, items: Sequence[T],
+                plan: Callable[[T], Change | Skip], *, id3_version: int = 4,
+                progress: Progress | None = None, cancel: Cancel | None = None,
+                commit_every: int = 50) -> EditReport:
+    """Plan each item, then journal and apply the changes in batches of ``commit_every``.
+
+    ``plan`` returns a ``Change`` or a ``Skip``, or raises ``TagError`` for a file it cannot
+    handle. With ``ws=None`` nothing is written: a dry run.
+    """
+    rep = EditReport(session_id=ws.id if ws is not None else None, dry_run=ws is None)
+    done = 0
+
+    def after_file() -> None:
+        nonlocal done
+        done += 1
+        report(progress, done, len(items))
+
+    batch: list[Change] = []
+    for item in items:
+        if is_cancelled(cancel):
+            rep.cancelled = True
+            break
+        try:
+            planned = plan(item)
+        except TagError as exc:
+            planned = None
+            rep.failed.append(Skip(str(exc.path), exc.reason))
+        if isinstance(planned, Change) and ws is not None:
+            batch.append(planned)
+            if len(batch) >= commit_every:
+                _apply(session, ws, batch, id3_version, rep, after_file, cancel)
+                batch = []
+            continue
+        if isinstance(planned, Change):
+            rep.changes.append(planned)
+        elif isinstance(planned, Skip):
+            rep.skipped.append(planned)
+        after_file()
+    if batch and not rep.cancelled:
+        _apply(session, ws, batch, id3_version, rep, after_file, cancel)
+    if ws is not None:
+        if ws.edits:
+            ws.finished_at = utcnow()
+        else:  # nothing was journaled: leave no empty session for undo to trip over
+            session.delete(ws)
+            rep.session_id = None
+        session.commit()
+    return rep
+
+
+def reconcile(lib: Library) -> list[TagEdit]:
+    """Settle the edits a crash or kill left pending, from what the files hold now."""
+    with lib.session() as session:
+        pending = list(session.scalars(select(TagEdit).where(TagEdit.status == EditStatus.PENDING)))
+        for edit in pending:
+            discard_leftover(edit.path)
+            try:
+                current = read_tags(edit.path).genres
+            except UnreadableTags as exc:
+                edit.status, edit.error = EditStatus.FAILED, f"interrupted write; {exc.reason}"
+                continue
+            if current == edit.new_genres:
+                edit.status, edit.applied_at = EditStatus.DONE, utcnow()
+                if edit.track.path == edit.path:
+                    _refresh_track(edit.track, current)
+            elif current == edit.old_genres:
+                edit.status = EditStatus.ABORTED
+            else:
+                edit.status, edit.error = EditStatus.FAILED, f"interrupted write; the file now holds {current}"
+        session.commit()
+    return pending
+
+
+def _revertible() -> Select:
+    """Done edits of write sessions that no done undo has reverted yet."""
+    undone = select(TagEdit.reverts_id).where(TagEdit.status == EditStatus.DONE, TagEdit.reverts_id.is_not(None))
+    return (select(TagEdit).join(WriteSession)
+            .where(WriteSession.kind == "write", TagEdit.status == EditStatus.DONE, TagEdit.id.not_in(undone)))
+
+
+@dataclass(frozen=True)
+class SessionSummary:
+    id: int
+    kind: str  # "write" or "undo"
+    started_at: str  # local time
+    done: int  # edits applied
+    revertible: int  # of those, how many an undo could still revert
+    policy: dict
+
+
+def list_sessions(lib: Library) -> list[SessionSummary]:
+    """Write and undo sessions, newest first."""
+    with lib.session() as session:
+        done = dict(session.execute(select(TagEdit.session_id, func.count())
+                                    .where(TagEdit.status == EditStatus.DONE).group_by(TagEdit.session_id)).all())
+        open_edits = _revertible().subquery()
+        revertible = dict(session.execute(select(open_edits.c.session_id, func.count())
+                                          .group_by(open_edits.c.session_id)).all())
+        return [SessionSummary(ws.id, ws.kind, f"{local_time(ws.started_at):%Y-%m-%d %H:%M:%S}",
+                               done.get(ws.id, 0), revertible.get(ws.id, 0), ws.policy)
+                for ws in session.scalars(select(WriteSession).order_by(WriteSession.id.desc()))]
+
+
+def _edits_to_undo(session: Session, session_id: int | None, track_ids: Iterable[int] | None) -> list[TagEdit]:
+    if track_ids is not None:
+        open_edits = _revertible().where(TagEdit.track_id.in_(list(track_ids))).subquery()
+        newest = select(func.max(open_edits.c.id)).group_by(open_edits.c.track_id)
+        return list(session.scalars(select(TagEdit).where(TagEdit.id.in_(newest)).order_by(TagEdit.id.desc())))
+    if session_id is None:
+        open_edits = _revertible().subquery()
+        session_id = session.scalar(select(func.max(open_edits.c.session_id)))
+        if session_id is None:
+            raise LibraryError("nothing to undo: no write session has changes left to revert")
+    elif session.get(WriteSession, session_id) is None:
+        raise LibraryError(f"there is no write session {session_id}")
+    return list(session.scalars(_revertible().where(TagEdit.session_id == session_id).order_by(TagEdit.id.desc())))
+
+
+def undo(lib: Library, *, session_id: int | None = None, track_ids: Iterable[int] | None = None,
+         force: bool = False, progress: Progress | None = None, cancel: Cancel | None = None,
+         commit_every: int = 50) -> EditReport:
+    """Revert the newest write session with changes left (or ``session_id``), or the newest
+    change of each of ``track_ids``, to the exact previous tag state.
+
+    A file whose genres no longer match what was written is left alone (``skipped``) unless
+    ``force``: someone changed it since, and undo must not destroy that.
+    """
+    recovered = len(reconcile(lib))
+    with lib.session() as session:
+        edits = _edits_to_undo(session, session_id, track_ids)
+        if not edits:
+            return EditReport(recovered=recovered)
+        reverted_sessions = sorted({e.session_id for e in edits})
+        ws = WriteSession(kind="undo", policy={"reverts_sessions": reverted_sessions})
+        session.add(ws)
+        session.commit()
+
+        def plan(edit: TagEdit) -> Change | Skip:
+            path = edit.track.path
+            info = read_tags(path)
+            if info.genres != edit.new_genres and not force:
+                return Skip(path, f"changed since it was written (now {info.genres}, written {edit.new_genres})")
+            check_writable(path)
+            return Change(edit.track_id, path, info.genres, info.genre_state, edit.old_genres,
+                          restore=edit.old_state, reverts_id=edit.id)
+
+        rep = run_changes(session, ws, edits, plan, progress=progress, cancel=cancel, commit_every=commit_every)
+    rep.recovered = recovered
+    return rep

@@ -1,0 +1,76 @@
+"""Shared by the library and profile tests: a small mixed-format library and a stand-in classifier."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tagger.engine import TrackFailure, TrackResult
+from tests.support import FORMATS, tone, write_audio
+
+LABELS = ["blues", "jazz", "rock"]
+
+
+def genre_of(name: str) -> str:
+    """The genre the fake classifier gives a file: the label its name starts with, else blues."""
+    return next((label for label in LABELS if name.startswith(label)), "blues")
+
+
+class FakeClassifier:
+    """Stands in for ``tagger.engine.Classifier`` where the model is not the point: the top genre
+    comes from the file name with probability 0.8, so the expected writes are known up front."""
+
+    labels = LABELS
+
+    def __init__(self, bundle_id: str = "fake-model-1", fail: tuple[str, ...] = (), delay_s: float = 0.0) -> None:
+        self.bundle_id = bundle_id
+        self.fail = fail
+        self.delay_s = delay_s
+
+    def classify_paths(self, paths, workers=None):
+        for path in map(Path, paths):
+            time.sleep(self.delay_s)
+            if path.name in self.fail:
+                yield TrackFailure(path, "cannot decode this file")
+                continue
+            probs = np.full(len(LABELS), 0.1)
+            probs[LABELS.index(genre_of(path.name))] = 0.8
+            yield TrackResult(path, LABELS, probs, np.stack([probs, probs]), np.array([0.0, 0.5]), True, 1.0)
+
+
+def make_library(folder: Path) -> dict[str, Path]:
+    """One short file per format named ``<genre>-<format>.<ext>`` (genres cycle through LABELS),
+    a broken and an empty file, and an .m3u8 playlist with a relative, a missing and a URL entry."""
+    files = {}
+    for i, fmt in enumerate(FORMATS):
+        genre = LABELS[i % len(LABELS)]
+        files[fmt] = write_audio(folder / "albums" / f"{genre}-{fmt}.{fmt}", tone(1.0, 22050, freq=220 + 40 * i), 22050)
+    (folder / "broken.mp3").write_text("this is not music\n" * 20)
+    (folder / "empty.flac").write_bytes(b"")
+    (folder / "mix.m3u8").write_text(
+        "#EXTM3U\n#EXTINF:1,Some Artist - Blues\nalbums/blues-wav.wav\nalbums/jazz-flac.flac\n"
+        "albums/not-here.mp3\nhttp://radio.example/stream.mp3\n", encoding="utf-8")
+    return files
+
+
+def make_wavs(folder: Path, count: int) -> list[Path]:
+    """``count`` short distinct WAV files named after the genres, quick to make in bulk."""
+    return [write_audio(folder / f"{LABELS[i % len(LABELS)]}-{i:03d}.wav", tone(0.5, 8000, freq=100 + 7 * i), 8000)
+            for i in range(count)]
+
+
+@pytest.fixture(scope="session")
+def library_template(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("template")
+    make_library(folder)
+    return folder
+
+
+@pytest.fixture
+def music(tmp_path, library_template) -> Path:
+    """A fresh copy of the template library for one test."""
+    return Path(shutil.copytree(library_template, tmp_path / "music"))
