@@ -75,37 +75,40 @@ def cmd_methods(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from trainer import bundle
     from trainer.methods.base import Hooks
-    from trainer.report import run_title, write_run
-    from trainer.run import run_method
+    from trainer.report import run_title
+    from trainer.run import train_to_folder
 
     data = open_dataset(args.data)
     split = build_split(data, args.split, args.seed, args.data, args.splits_dir)
-    result = run_method(args.method, data, split, seed=args.seed, overrides=parse_overrides(args.set),
-                        hooks=Hooks(on_epoch=_epoch_printer if args.verbose else None))
-    summary = result.summary()
     out = Path(args.out or f"runs/{args.method}-{split.name}-seed{args.seed}")
-    write_run(out, summary)
-    if not args.no_bundle:
-        metrics = {k: summary[k] for k in ("accuracy", "macro_f1", "n_test")}
-        metrics["split"] = summary["split"]
-        bundle.export(out / "bundle", result.method, result.pipeline, metrics=metrics,
-                      training_data=f"{data.source}: {result.n_train} training songs of split {split.name}")
+    summary = train_to_folder(args.method, data, split, out, seed=args.seed, overrides=parse_overrides(args.set),
+                              hooks=Hooks(on_epoch=_epoch_printer if args.verbose else None),
+                              export_bundle=not args.no_bundle)
     print(run_title(summary))
     print(f"report: {out / 'report.json'}")
     return 0
 
 
 def cmd_reproduce(args: argparse.Namespace) -> int:
-    from trainer.reproduce import reproduce
+    from trainer.features.cache import default_cache_dir
+    from trainer.reproduce import Settings, reproduce, weight_keys
 
+    weights = {}
+    for pair in args.weights:
+        key, sep, where = pair.partition("=")
+        if not sep or key not in weight_keys():
+            raise SystemExit(f"error: --weights expects KEY=PATH_OR_HUB_ID with KEY one of {', '.join(weight_keys())}; "
+                             f"got {pair!r}")
+        weights[key] = where
+    settings = Settings(weights=weights, allow_random_init=args.allow_random_init, device=args.device,
+                        budget=args.budget, cache_dir=str(default_cache_dir()), overrides=parse_overrides(args.set))
     data = open_dataset(args.data)
     splits = {(name, seed): build_split(data, name, seed, args.data, args.splits_dir)
               for name in args.splits for seed in range(args.seeds)}
-    table = reproduce(data, splits, methods=args.methods, out=Path(args.out), overrides=parse_overrides(args.set))
-    print(table)
-    return 0
+    outcome = reproduce(data, splits, methods=args.methods, out=Path(args.out), settings=settings)
+    print(outcome.table)
+    return 1 if outcome.failed else 0
 
 
 def cmd_bootstrap(args: argparse.Namespace) -> int:
@@ -172,6 +175,53 @@ def cmd_umap(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_leak(args: argparse.Namespace) -> int:
+    from trainer.leak import leak_study, leak_table
+
+    data = open_dataset(args.data)
+    if not hasattr(data, "with_window"):
+        raise SystemExit("error: the leak study cuts audio into segments; --data must be an audio folder")
+    split = build_split(data, args.split, args.seed, args.data, args.splits_dir)
+    overrides = parse_overrides(args.set)
+    results = []
+    for name in tqdm(args.methods, desc="leak study"):
+        results.append(leak_study(name, data, split, seed=args.seed, overrides=overrides, segment_s=args.segment_s))
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "leak.json").write_text(json.dumps(results, indent=2) + "\n")
+    table = leak_table(results)
+    (out / "leak.md").write_text(table + "\n")
+    print(table)
+    return 0
+
+
+def cmd_grid(args: argparse.Namespace) -> int:
+    from trainer.grid import GRIDS, grid_search, grid_settings, grid_table
+
+    grid = {k: v if isinstance(v, tuple) else (v,) for k, v in parse_overrides(args.axis).items()} or None
+    if grid is None and args.method not in GRIDS:
+        raise SystemExit(f"error: no published grid for {args.method}; give axes with --axis KEY=[v1,v2]")
+    data = open_dataset(args.data)
+    split = build_split(data, args.split, args.seed, args.data, args.splits_dir)
+    total = len(grid_settings(grid or GRIDS[args.method], args.limit, args.seed))
+    with tqdm(desc=f"grid {args.method}", total=total) as bar:
+        result = grid_search(args.method, data, split, grid=grid, seed=args.seed, limit=args.limit,
+                             overrides=parse_overrides(args.set), progress=lambda done, n: bar.update(1))
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "grid.json").write_text(json.dumps(result, indent=2) + "\n")
+    table = grid_table(result)
+    (out / "grid.md").write_text(table + "\n")
+    print(table)
+    best = result["best"]
+    if best is None:
+        print("no setting could be trained", file=sys.stderr)
+        return 1
+    print(f"best on validation: {best['setting']} -> valid {best['valid_accuracy']:.1%}, "
+          f"test {best['test_accuracy']:.1%} over {best['n_test']} test songs")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="genre-trainer", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -202,6 +252,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--splits", nargs="+", choices=SPLIT_NAMES, default=["random-80-20", "filtered"])
     p.add_argument("--seeds", type=int, default=3, help="seeds per split (default 3)")
     p.add_argument("--out", default="runs/reproduce", help="folder for results; finished runs are reused")
+    p.add_argument("--weights", action="append", default=[], metavar="KEY=PATH",
+                   help="pretrained weights for the methods that name KEY: a folder saved by save_pretrained or a "
+                        "hub id (wav2vec2-base, wav2vec2-large), a torchvision state dict .safetensors/.pth "
+                        "(alexnet, vgg16, resnet18, inception_v3), an EnCodecMAE checkpoint name (encodecmae)")
+    p.add_argument("--allow-random-init", action="store_true",
+                   help="run methods without their weights from random initialisation (tables say 'not pretrained')")
+    p.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:1, mps")
+    p.add_argument("--budget", choices=("full", "tiny"), default="full",
+                   help="tiny: at most 2 epochs and tiny random encoders, for CI-sized runs (default full)")
     p.set_defaults(func=cmd_reproduce)
 
     for name, func, helptext in (("bootstrap", cmd_bootstrap, "refit on bootstrap draws of the training songs"),
@@ -227,6 +286,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", type=Path, required=True, help="features CSV (features_30_sec.csv)")
     p.add_argument("--out", default="runs/umap.png")
     p.set_defaults(func=cmd_umap)
+
+    p = sub.add_parser("leak", help="seed 002's leak: segments split at random beside the song-level split")
+    p.add_argument("methods", nargs="*", default=["mfcc-fc", "mfcc-cnn", "mfcc-chroma-rnn"],
+                   help="methods to study (default: seed 002's three)")
+    data_args(p)
+    p.add_argument("--segment-s", type=float, help="segment length in seconds (default: the method's own, else 3)")
+    p.add_argument("--out", default="runs/leak")
+    p.set_defaults(func=cmd_leak)
+
+    p = sub.add_parser("grid", help="hyper-parameter grid, chosen on validation (default: seed 000's cnn-image grid)")
+    p.add_argument("method", nargs="?", default="cnn-image")
+    data_args(p)
+    p.add_argument("--axis", action="append", default=[], metavar="KEY=[V1,V2]",
+                   help="grid axis replacing the published grid, e.g. --axis train.lr=[0.001,0.0001]")
+    p.add_argument("--limit", type=int, help="train this many settings drawn at random (seeded) instead of all")
+    p.add_argument("--out", default="runs/grid")
+    p.set_defaults(func=cmd_grid)
     return parser
 
 

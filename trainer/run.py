@@ -9,6 +9,7 @@ for audio folders). Test metrics are per song: a song's probabilities are the me
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -122,7 +123,7 @@ def run_method(
         if user_on_epoch is not None:
             user_on_epoch(log)
 
-    train = data.arrays(train_songs, pipeline, labels, augment=True)
+    train = data.arrays(train_songs, pipeline, labels, augment=bool(getattr(method.config, "augment", False)))
     valid = data.arrays(valid_songs, pipeline, labels) if valid_songs else None
     test = data.arrays(list(split.test), pipeline, labels)
     started = time.perf_counter()
@@ -136,3 +137,24 @@ def run_method(
         metrics["row_accuracy"] = float((row_proba.argmax(1) == test.y).mean())
     return RunResult(method, pipeline, split, seed, metrics, train_seconds,
                      n_train=len(train_songs), n_valid=len(valid_songs), history=history)
+
+
+def train_to_folder(name: str, data: SongSource, split: Split, out: Path, *, seed: int = 0,
+                    overrides: dict[str, Any] | None = None, hooks: Hooks | None = None,
+                    export_bundle: bool = True) -> dict[str, Any]:
+    """``genre-trainer train`` and the app's retraining: run, write the report folder (report.json,
+    confusion matrix) and export the bundle into ``out/bundle``; returns the run's summary. The
+    bundle records how the data was windowed, so the tagger cuts tracks the same way."""
+    from trainer import bundle
+    from trainer.report import write_run
+
+    result = run_method(name, data, split, seed=seed, overrides=overrides, hooks=hooks)
+    summary = result.summary()
+    write_run(out, summary)
+    if export_bundle:
+        window = getattr(data, "window", None)
+        bundle.export(out / "bundle", result.method, result.pipeline,
+                      metrics={k: summary[k] for k in ("accuracy", "macro_f1", "n_test", "split")},
+                      training_data=f"{data.source}: {result.n_train} training songs of split {split.name}",
+                      window=window.to_dict() if window is not None else None)
+    return summary
