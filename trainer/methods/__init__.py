@@ -22,6 +22,9 @@ _FAMILIES = (
     "trainer.methods.sequence_nets",
     "trainer.methods.spectral_nets",
     "trainer.methods.pretrained",
+    "trainer.methods.wav2vec2",
+    "trainer.methods.imagenet",
+    "trainer.methods.embedding_heads",
 )
 
 
