@@ -1,0 +1,180 @@
+"""Track detail: what the model heard in each window of the selected track, and its spectrogram.
+
+The timeline colours each window by the genre it leans to and plots the top genres' probability
+window by window, so a medley or a track that changes style shows where it changes. The
+spectrogram is computed by a job (decoding a long track takes a moment) and drawn when it arrives.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from html import escape
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import Qt, QUrl
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import QFormLayout, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+
+from tagger.gui.catalogue import TrackDetail
+from tagger.gui.charts import FigureView
+
+SPECTROGRAM_RATE = 22050
+#: Longer tracks show their first this-many seconds in the spectrogram.
+SPECTROGRAM_MAX_S = 600.0
+
+
+@dataclass(frozen=True)
+class Spectrogram:
+    """A mel spectrogram in dB, (mels, frames), with the time covered."""
+
+    track_id: int
+    db: np.ndarray
+    seconds: float
+
+
+def compute_spectrogram(track_id: int, path: str) -> Spectrogram:
+    """Decode ``path`` and compute its mel spectrogram (runs in a job, off the GUI thread)."""
+    import librosa
+
+    from tagger.audio import decode
+
+    samples = decode(path, SPECTROGRAM_RATE).samples[: int(SPECTROGRAM_MAX_S * SPECTROGRAM_RATE)]
+    mel = librosa.feature.melspectrogram(y=samples, sr=SPECTROGRAM_RATE, n_mels=96, hop_length=1024)
+    return Spectrogram(track_id, librosa.power_to_db(mel, ref=np.max), len(samples) / SPECTROGRAM_RATE)
+
+
+def genre_colours(labels: list[str]) -> dict[str, tuple]:
+    from matplotlib import colormaps
+
+    cmap = colormaps["tab10" if len(labels) <= 10 else "tab20"]
+    return {g: cmap(i % cmap.N) for i, g in enumerate(labels)}
+
+
+def window_spans(starts: list[float], length_s: float, duration_s: float | None) -> list[tuple[float, float]]:
+    """(start, end) of each window's own stretch: up to the next window; the last one to its own
+    end, or the track's end when that comes first (a padded short track)."""
+    if not starts:
+        return []
+    last_end = starts[-1] + length_s
+    if duration_s:
+        last_end = max(min(last_end, duration_s), starts[-1] + 1.0)
+    return list(zip(starts, starts[1:] + [last_end]))
+
+
+class TrackDetailPanel(QWidget):
+    """Facts, top genres, the per-window timeline and the spectrogram of one track."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.detail: TrackDetail | None = None
+        self.title = QLabel("<i>Select a track to see what the model heard.</i>")
+        self.title.setWordWrap(True)
+        facts = QFormLayout()
+        self.facts: dict[str, QLabel] = {}
+        for key, text in (("file", "File"), ("current", "Genre in file"), ("predicted", "Predicted"),
+                          ("accepted", "Accepted"), ("status", "Status")):
+            label = QLabel()
+            label.setWordWrap(True)
+            label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            self.facts[key] = label
+            facts.addRow(f"{text}:", label)
+        self.play = QPushButton("Play")
+        self.play.setToolTip("Open the file in the system's music player")
+        self.play.clicked.connect(self._play)
+        self.reveal = QPushButton("Show in folder")
+        self.reveal.clicked.connect(self._reveal)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.play)
+        buttons.addWidget(self.reveal)
+        buttons.addStretch()
+        self.timeline = FigureView(2.6)
+        self.spectrogram = FigureView(2.2)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.title)
+        layout.addLayout(facts)
+        layout.addLayout(buttons)
+        layout.addWidget(QLabel("<b>Genre per window</b>"))
+        layout.addWidget(self.timeline, 3)
+        layout.addWidget(QLabel("<b>Spectrogram</b>"))
+        layout.addWidget(self.spectrogram, 2)
+        self.show_track(None, 30.0)
+
+    def show_track(self, detail: TrackDetail | None, window_length_s: float) -> None:
+        self.detail = detail
+        self.play.setEnabled(detail is not None)
+        self.reveal.setEnabled(detail is not None)
+        if detail is None:
+            self.title.setText("<i>Select a track to see what the model heard.</i>")
+            for label in self.facts.values():
+                label.clear()
+            self.timeline.message("no track selected")
+            self.spectrogram.message("")
+            return
+        row = detail.row
+        name = row.title or Path(row.path).stem
+        byline = " — ".join(x for x in (row.artist, row.album) if x)
+        self.title.setText(f"<b>{escape(name)}</b><br>{escape(byline)}")
+        length = f", {detail.duration_s:.0f} s" if detail.duration_s else ""
+        self.facts["file"].setText(f"{row.path} ({detail.format or '?'}{length})")
+        self.facts["current"].setText("; ".join(row.genres) or "(none)")
+        self.facts["predicted"].setText(" · ".join(f"{g} {p:.0%}" for g, p in detail.ranked[:3]) or "(not classified)")
+        self.facts["accepted"].setText("; ".join(row.confirmed or []) or "(not yet)")
+        state = row.review_state if not row.error else f"{row.review_state}: {row.error}"
+        self.facts["status"].setText(state + (" (shorter than one window, padded)" if detail.padded else ""))
+        self._draw_timeline(detail, window_length_s)
+        self.spectrogram.message("computing the spectrogram…" if row.status == "ok" else "no audio")
+
+    def _draw_timeline(self, detail: TrackDetail, length_s: float) -> None:
+        figure = self.timeline.figure
+        figure.clear()
+        if not detail.window_probs:
+            self.timeline.message("not classified by the active model yet")
+            return
+        probs = np.asarray(detail.window_probs)
+        colours = genre_colours(detail.labels)
+        spans = window_spans(detail.window_starts_s, length_s, detail.duration_s)
+        strip, lines = figure.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [1, 2]})
+        for (start, end), p in zip(spans, probs):
+            top = int(p.argmax())
+            genre = detail.labels[top]
+            strip.barh(0, end - start, left=start, color=colours[genre], edgecolor="white")
+            strip.text((start + end) / 2, 0, f"{genre}\n{p[top]:.0%}", ha="center", va="center", fontsize=8)
+        strip.set_yticks([])
+        strip.set_title("the genre each window leans to", fontsize=9)
+        centres = [(a + b) / 2 for a, b in spans]
+        for genre, _ in detail.ranked[:3]:
+            i = detail.labels.index(genre)
+            lines.plot(centres, probs[:, i] * 100, marker="o", color=colours[genre], label=genre)
+        lines.set_ylim(0, 100)
+        lines.set_ylabel("%")
+        lines.set_xlabel("seconds")
+        lines.legend(fontsize=8, loc="upper right")
+        self.timeline.draw()
+
+    def show_spectrogram(self, spectrogram: Spectrogram) -> None:
+        """Draw ``spectrogram`` if it belongs to the track shown (a late result is ignored)."""
+        if self.detail is None or self.detail.row.track_id != spectrogram.track_id:
+            return
+        figure = self.spectrogram.figure
+        figure.clear()
+        ax = figure.add_subplot()
+        ax.imshow(spectrogram.db, origin="lower", aspect="auto", cmap="magma",
+                  extent=(0, spectrogram.seconds, 0, spectrogram.db.shape[0]))
+        for start in self.detail.window_starts_s[1:]:
+            if start < spectrogram.seconds:
+                ax.axvline(start, color="white", linestyle="--", linewidth=0.8)
+        ax.set_ylabel("mel band")
+        ax.set_xlabel("seconds")
+        self.spectrogram.draw()
+
+    def spectrogram_failed(self, message: str) -> None:
+        self.spectrogram.message(f"no spectrogram: {message}")
+
+    def _play(self) -> None:
+        if self.detail is not None:
+            QDesktopServices.openUrl(QUrl.fromLocalFile(self.detail.row.path))
+
+    def _reveal(self) -> None:
+        if self.detail is not None:
+            QDesktopServices.openUrl(QUrl.fromLocalFile(str(Path(self.detail.row.path).parent)))

@@ -1,0 +1,107 @@
+"""Long work off the GUI thread: a ``Job`` runs a library function on the thread pool and reports
+progress, stage changes and its outcome through Qt signals; ``describe_error`` turns any failure
+into a sentence for the window, so the user never sees a traceback.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QObject, QThreadPool, Signal
+
+log = logging.getLogger("tagger.gui")
+
+#: Progress signals are sent at most this often (seconds), however fast the job counts.
+PROGRESS_INTERVAL_S = 0.1
+
+
+def describe_error(exc: BaseException) -> str:
+    """A short, plain message for ``exc``, for the message bar (the traceback goes to the log)."""
+    from sqlalchemy.exc import OperationalError
+
+    from tagger.audio import UnreadableAudio
+    from tagger.library import LibraryError
+    from tagger.tags import TagError
+    from trainer.bundle import BundleError
+
+    if isinstance(exc, (LibraryError, BundleError)):
+        return str(exc)
+    if isinstance(exc, (TagError, UnreadableAudio)):
+        return f"{exc.path}: {exc.reason}"
+    text = str(exc)
+    if (isinstance(exc, OSError) and exc.errno == errno.ENOSPC) or "disk is full" in text:
+        return "The disk is full: free some space, then try again. Nothing was lost."
+    if isinstance(exc, OperationalError) and "locked" in text:
+        return "The library is busy (another genre-tagger is using it); try again in a moment."
+    if isinstance(exc, OSError):
+        where = f" ({exc.filename})" if exc.filename else ""
+        if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+            return f"Permission denied{where}: the file or folder is read-only."
+        return f"{exc.strerror or text}{where}"
+    return f"Unexpected error ({type(exc).__name__}): {text}. Details are in the log."
+
+
+class JobContext:
+    """What a job function gets: ``progress(done, total)``, ``stage(text)`` and ``cancel``, an
+    Event that the library functions take as their cancel flag."""
+
+    def __init__(self, job: Job) -> None:
+        self._job = job
+        self.cancel = job.cancel_event
+        self._last = 0.0
+
+    def progress(self, done: int, total: int) -> None:
+        now = time.monotonic()
+        if done >= total or now - self._last >= PROGRESS_INTERVAL_S:
+            self._last = now
+            self._job.progressed.emit(done, total)
+
+    def stage(self, text: str) -> None:
+        self._job.staged.emit(text)
+
+
+class Job(QObject):
+    """One piece of long work. Connect to the signals, then ``start()``; ``finished`` comes last,
+    after ``succeeded`` (with the function's result) or ``failed`` (with a message)."""
+
+    progressed = Signal(int, int)
+    staged = Signal(str)
+    succeeded = Signal(object)
+    failed = Signal(str)
+    finished = Signal()
+
+    def __init__(self, title: str, fn: Callable[[JobContext], Any], parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.title = title
+        self.fn = fn
+        self.cancel_event = threading.Event()
+        self.running = False
+
+    def start(self, pool: QThreadPool | None = None) -> Job:
+        self.running = True
+        (pool or QThreadPool.globalInstance()).start(self._run)
+        return self
+
+    def cancel(self) -> None:
+        self.cancel_event.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self.cancel_event.is_set()
+
+    def _run(self) -> None:
+        try:
+            result = self.fn(JobContext(self))
+        except Exception as exc:  # every failure must reach the window as a message
+            log.warning("%s failed", self.title, exc_info=exc)
+            self.failed.emit(describe_error(exc))
+        else:
+            self.succeeded.emit(result)
+        finally:
+            self.running = False
+            self.finished.emit()
