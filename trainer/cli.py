@@ -175,6 +175,15 @@ def cmd_umap(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_synthetic(args: argparse.Namespace) -> int:
+    from trainer.data.synthetic import STYLES, generate
+
+    out = generate(args.out, n_per_class=args.per_genre, duration_s=args.seconds, sample_rate=args.rate, seed=args.seed)
+    print(f"wrote {args.per_genre} clips of {args.seconds:g} s for each of {len(STYLES)} genres "
+          f"({', '.join(s.name for s in STYLES)}) under {out}")
+    return 0
+
+
 def cmd_leak(args: argparse.Namespace) -> int:
     from trainer.leak import leak_study, leak_table
 
@@ -286,6 +295,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", type=Path, required=True, help="features CSV (features_30_sec.csv)")
     p.add_argument("--out", default="runs/umap.png")
     p.set_defaults(func=cmd_umap)
+
+    p = sub.add_parser("synthetic", help="write the synthetic genre set: a folder per genre of WAV clips")
+    p.add_argument("out", type=Path)
+    p.add_argument("--per-genre", type=int, default=20, help="clips per genre (default 20)")
+    p.add_argument("--seconds", type=float, default=10.0, help="clip length (default 10)")
+    p.add_argument("--rate", type=int, default=22050, help="sample rate (default 22050)")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=cmd_synthetic)
 
     p = sub.add_parser("leak", help="seed 002's leak: segments split at random beside the song-level split")
     p.add_argument("methods", nargs="*", default=["mfcc-fc", "mfcc-cnn", "mfcc-chroma-rnn"],

@@ -78,3 +78,17 @@ def test_unknown_method_and_bad_override_are_clear(csv_path):
         main(["train", "no-such-method", "--data", str(csv_path), "--no-bundle"])
     with pytest.raises(SystemExit, match="key=value"):
         main(["train", "knn", "--data", str(csv_path), "--set", "oops"])
+
+
+def test_synthetic_writes_a_dataset_the_trainer_opens(tmp_path):
+    import soundfile as sf
+
+    from trainer.data.audio_source import open_audio_source
+
+    assert main(["synthetic", str(tmp_path / "set"), "--per-genre", "2", "--seconds", "1.5", "--rate", "16000"]) == 0
+    files = sorted((tmp_path / "set").rglob("*.wav"))
+    genres = {f.parent.name for f in files}
+    assert len(genres) >= 4 and len(files) == 2 * len(genres)
+    assert {(sf.info(f).samplerate, sf.info(f).frames) for f in files} == {(16000, 24000)}
+    data = open_audio_source(tmp_path / "set")
+    assert sorted(data.labels) == sorted(genres) and len(data.songs) == len(files)

@@ -74,3 +74,14 @@ def library_template(tmp_path_factory) -> Path:
 def music(tmp_path, library_template) -> Path:
     """A fresh copy of the template library for one test."""
     return Path(shutil.copytree(library_template, tmp_path / "music"))
+
+
+@pytest.fixture
+def classified(tmp_path, music):
+    """A catalogue of ``music``, scanned and classified by ``FakeClassifier``."""
+    from tagger.library import classify_library, open_library, scan
+
+    with open_library(tmp_path / "lib.db") as lib:
+        scan(lib, [music])
+        classify_library(lib, FakeClassifier())
+        yield lib

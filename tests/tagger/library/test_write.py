@@ -33,6 +33,7 @@ from tagger.tags import read_tags
 from tests.support import FORMATS, REPO_ROOT
 from tests.tagger.library.helpers import (  # noqa: F401  (fixtures)
     FakeClassifier,
+    classified,
     genre_of,
     library_template,
     make_wavs,
@@ -87,11 +88,8 @@ def test_invalid_policies_are_refused(bad):
 # --- writing a real library ------------------------------------------------------------------
 
 @pytest.fixture
-def lib(tmp_path, music):
-    with open_library(tmp_path / "lib.db") as lib:
-        scan(lib, [music])
-        classify_library(lib, FakeClassifier())
-        yield lib
+def lib(classified):
+    return classified
 
 
 def audio_files(music):

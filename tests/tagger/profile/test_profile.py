@@ -6,17 +6,14 @@ import json
 
 import pytest
 
-from tagger.library import classify_library, confirm_genres, open_library, scan, track_ids_for
+from tagger.library import confirm_genres, open_library, scan, track_ids_for
 from tagger.profile import changes, compute_profile, draw_chart, history, render_text, save_snapshot, to_json
-from tests.tagger.library.helpers import FakeClassifier, library_template, music  # noqa: F401  (fixtures)
+from tests.tagger.library.helpers import classified, library_template, music  # noqa: F401  (fixtures)
 
 
 @pytest.fixture
-def lib(tmp_path, music):
-    with open_library(tmp_path / "lib.db") as lib:
-        scan(lib, [music])
-        classify_library(lib, FakeClassifier())
-        yield lib
+def lib(classified):
+    return classified
 
 
 def test_library_shares_by_song_count(lib):

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
 from tagger.audio import WindowSpec
 from trainer.data.audio_source import AudioSource, open_audio_source
@@ -29,14 +28,8 @@ PER_STYLE = (5, 2, 3)  # train, validation, test songs per style
 
 
 @pytest.fixture(autouse=True)
-def _one_torch_thread():
-    """These networks are tiny: one intra-op thread is faster than two on a 2-core machine (with
-    two, a small GRU step waits on thread barriers and runs tens of times slower when the cores
-    are busy), and leaves the second core to the feature extraction of other tests."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+def _tiny_networks_one_thread(one_torch_thread):
+    """See ``tests/trainer/conftest.py``."""
 
 
 @pytest.fixture(scope="session")

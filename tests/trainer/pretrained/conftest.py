@@ -18,13 +18,9 @@ CLIP_S = 1.5
 WINDOW = {"length_s": CLIP_S, "hop_s": CLIP_S}
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny tensors: one thread is faster than two that hand work back and forth."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+@pytest.fixture(autouse=True)
+def _tiny_networks_one_thread(one_torch_thread):
+    """See ``tests/trainer/conftest.py``."""
 
 
 @pytest.fixture(scope="session")
