@@ -97,8 +97,9 @@ def load_classifier(args: argparse.Namespace):
     from trainer.bundle import BundleError
 
     try:
-        return Classifier.load(args.model, device=args.device, window=window_spec(args))
-    except BundleError as exc:
+        return Classifier.load(args.model, device=args.device, window=window_spec(args),
+                               exact_features=args.exact_features)
+    except (BundleError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return None
 
@@ -131,7 +132,7 @@ def cmd_classify_paths(args: argparse.Namespace) -> int:
             padded = " (shorter than one window, padded)" if result.padded else ""
             tqdm.write(f"{result.path}\t{top[0][0]}\t{top[0][1]:.0%}\t[{others}]\t{result.n_windows} windows{padded}")
     if args.json:
-        json.dump({"model": classifier.bundle_id, "tracks": tracks, "failures": failures}, sys.stdout, indent=2)
+        json.dump({"model": classifier.bundle_id, "features": classifier.features, "tracks": tracks, "failures": failures}, sys.stdout, indent=2)
         print()
     else:
         print(f"{len(tracks)} classified, {len(failures)} skipped; model {classifier.bundle_id}", file=sys.stderr)
@@ -145,7 +146,7 @@ def cmd_classify_library(args: argparse.Namespace) -> int:
     if classifier is None:
         return 2
     with open_db(args) as lib, stop_on_ctrl_c() as stop, progress_bar("classify") as progress:
-        report = classify_library(lib, classifier, source=str(args.model) if args.model else None,
+        report = classify_library(lib, classifier, source=str(args.model.resolve()) if args.model else None,
                                   workers=args.workers, progress=progress, cancel=stop)
     if args.json:
         json.dump({"model": classifier.bundle_id, "classified": report.classified, "cancelled": report.cancelled,
@@ -178,6 +179,8 @@ def cmd_scan(args: argparse.Namespace) -> int:
 
 
 def print_edits(report, verb: str) -> None:
+    if report.recovered:
+        print(f"settled {plural(report.recovered, 'edit')} an interrupted run had left unfinished")
     for change in report.changes:
         print(f"{verb} {change.path}: {change.old_genres or '(no genre)'} -> {change.new_genres or '(no genre)'}")
     print_list("failed", [(f.path, f.reason) for f in report.failed])
@@ -271,6 +274,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--window", type=float, help="window length in seconds (default: the model's, 30)")
     p.add_argument("--hop", type=float, help="hop between windows in seconds (default: the window length)")
     p.add_argument("--max-windows", type=int, help="classify at most K windows spread over each track")
+    p.add_argument("--exact-features", action="store_true",
+                   help="compute features with the engine the model was trained with (e.g. librosa) instead of "
+                        "its faster validated equivalent (torch)")
     p.add_argument("--json", action="store_true", help="print one JSON document instead of text")
     p.set_defaults(func=cmd_classify)
 

@@ -11,6 +11,7 @@ from tagger.engine import Classifier, TrackFailure, TrackResult
 from tagger.paths import DEFAULT_BUNDLE
 from trainer import bundle
 from trainer.data.feature_table import load_csv
+from trainer.data.splits import song_id
 from trainer.features import make
 from trainer.methods import create
 from trainer.methods.base import Arrays
@@ -34,6 +35,7 @@ def test_unseen_classical_clips_come_out_classical(held_out_model, capsys):
     code = main(["classify", str(folder), "--model", str(held_out_model), "--json", "--workers", "2"])
     out = json.loads(capsys.readouterr().out)
     assert code == 0 and out["failures"] == []
+    assert out["features"] == {"name": "gtzan-csv", "params": {"engine": "torch"}}  # the fast equivalent
     genres = [t["genre"] for t in out["tracks"]]
     assert len(genres) == 10
     assert genres.count("classical") >= 9, genres
@@ -83,6 +85,28 @@ def test_a_long_track_is_classified_window_by_window(held_out_model, real_clips,
     np.testing.assert_allclose(result.window_probs[1], direct[0], rtol=1e-5)
 
 
+def test_tracks_batched_together_each_get_their_own_windows(held_out_model, real_clips, tmp_path):
+    """Windows of several tracks share one model call; each track must get back exactly its own."""
+    one = write_audio(tmp_path / "one.flac", real_clips["classical.00003"], 22050)
+    broken = tmp_path / "broken.mp3"
+    broken.write_text("not audio")
+    two = write_audio(tmp_path / "two.wav", np.concatenate([real_clips["rock.00002"], real_clips["jazz.00005"]]), 22050)
+    classifier = Classifier.load(held_out_model, device="cpu", exact_features=True)
+    together = list(classifier.classify_paths([one, broken, two], workers=0))
+    assert [type(r) for r in together] == [TrackResult, TrackFailure, TrackResult]
+    assert [r.n_windows for r in (together[0], together[2])] == [1, 2]
+    for result in (together[0], together[2]):
+        [alone] = list(classifier.classify_paths([result.path], workers=0))
+        np.testing.assert_allclose(result.window_probs, alone.window_probs, rtol=1e-6)
+
+
+def test_exact_features_keep_the_engine_the_model_was_trained_with(held_out_model, tmp_path, capsys):
+    path = write_audio(tmp_path / "clip.flac", tone(35.0, 22050), 22050)
+    assert main(["classify", str(path), "--model", str(held_out_model), "--json", "--workers", "0",
+                 "--exact-features"]) == 0
+    assert json.loads(capsys.readouterr().out)["features"]["params"] == {"engine": "librosa"}
+
+
 def test_a_missing_model_is_a_clear_error(tmp_path, capsys):
     assert main(["classify", str(tmp_path), "--model", str(tmp_path / "nope")]) == 2
     assert "model bundle not found" in capsys.readouterr().err
@@ -95,6 +119,8 @@ def test_the_shipped_default_model_loads_and_is_documented():
                                  "jazz", "metal", "pop", "reggae", "rock"]
     assert "length" in meta["config"]["drop_columns"]
     assert 0.4 < meta["metrics"]["filtered_test"]["accuracy"] < 1.0
-    assert meta["metrics"]["filtered_test"]["n_test"] == 290
+    usable = set(load_csv(gtzan_dir() / "features_30_sec.csv").usable()[0].songs)
+    listed = (gtzan_dir() / "splits" / "test_filtered.txt").read_text().split()
+    assert meta["metrics"]["filtered_test"]["n_test"] == sum(song_id(e) in usable for e in listed)
     card = (DEFAULT_BUNDLE / "MODEL_CARD.md").read_text()
     assert "filtered" in card and "10-fold" in card and "Limits" in card

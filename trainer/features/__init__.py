@@ -39,6 +39,11 @@ class FeaturePipeline(ABC):
     def describe(self) -> dict[str, Any]:
         return {"name": self.name, "params": self.params}
 
+    def fastest(self, device: str = "cpu") -> FeaturePipeline:
+        """An equivalent pipeline (the same columns, within the tolerances its tests hold it to)
+        that runs faster on ``device``; the tagger uses it unless told to keep the trained engine."""
+        return self
+
 
 def register(cls: type[FeaturePipeline]) -> type[FeaturePipeline]:
     """Class decorator: make a pipeline available by its ``name``."""

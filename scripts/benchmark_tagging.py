@@ -1,0 +1,116 @@
+"""Benchmark tagging end to end, stage by stage: decode, features, model, and the whole classify run,
+with the librosa engine (the reference), the torch engine on the CPU and, when present, on CUDA.
+
+Every engine sees the same files in the same run. Stages are timed serially in this process
+(decode + windowing of every file, then features of every window, then the model on them);
+"end to end" is ``Classifier.classify_paths`` as the tagger runs it, with its worker processes
+(``--workers``, default one per core). x-realtime is seconds of audio per second of wall clock.
+Peak memory: the largest resident set of this process and of any one worker, and CUDA's peak.
+
+Files: a folder you give (``--folder``, recursive), else the real GTZAN clips in
+../shared/data/gtzan/genres_original (unreadable ones are reported and skipped).
+
+Usage: python scripts/benchmark_tagging.py [--folder DIR] [--limit N] [--workers N] [--model BUNDLE]
+       [--engines librosa torch-cpu torch-cuda]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import resource
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from tagger.audio import AUDIO_EXTENSIONS, UnreadableAudio, cut_windows, decode  # noqa: E402
+from tagger.engine import Classifier, TrackFailure  # noqa: E402
+from tests.support import gtzan_dir  # noqa: E402
+
+ENGINES = {"librosa": ("cpu", True), "torch-cpu": ("cpu", False), "torch-cuda": ("cuda", False)}
+
+
+def peak_rss_mib() -> tuple[float, float]:
+    """Largest resident set so far of this process and of any finished child, MiB (Linux: KiB units)."""
+    return (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)
+
+
+def line(stage: str, seconds: float, tracks: int, windows: int, audio_s: float) -> None:
+    print(f"  {stage:<14} {seconds:9.2f} s {tracks / seconds:9.2f} tr/s {windows / seconds:10.1f} win/s "
+          f"{seconds / max(windows, 1) * 1e3:10.1f} ms/win {audio_s / seconds:9.1f}x realtime", flush=True)
+
+
+def run_engine(name: str, files: list[Path], model: Path | None, workers: int) -> None:
+    import torch
+
+    device, exact = ENGINES[name]
+    classifier = Classifier.load(model, device=device, exact_features=exact)
+    print(f"{name}: features {classifier.features}, model {classifier.bundle_id} on {classifier.device}")
+    rate = classifier.sample_rate
+
+    started = time.perf_counter()
+    windows, audio_s = [], 0.0
+    for path in files:
+        try:
+            audio = decode(path, rate)
+        except UnreadableAudio:
+            continue
+        audio_s += audio.duration_s
+        windows.append(cut_windows(audio.samples, rate, classifier.window).frames)
+    decoded = time.perf_counter() - started
+    n_tracks, frames = len(windows), np.concatenate(windows)
+    line("decode", decoded, n_tracks, len(frames), audio_s)
+
+    classifier.pipeline(frames[:1])  # first calls build filterbanks, compile numba: not timed
+    if device == "cuda":
+        torch.cuda.reset_peak_memory_stats()
+        torch.cuda.synchronize()
+    started = time.perf_counter()
+    features = classifier.pipeline(frames)
+    line("features", time.perf_counter() - started, n_tracks, len(frames), audio_s)
+    started = time.perf_counter()
+    classifier.bundle.method.predict_proba(features)
+    line("model", time.perf_counter() - started, n_tracks, len(frames), audio_s)
+
+    started = time.perf_counter()
+    results = list(classifier.classify_paths(files, workers=workers))
+    elapsed = time.perf_counter() - started
+    done = [r for r in results if not isinstance(r, TrackFailure)]
+    line(f"end to end ({workers}w)", elapsed, len(done), sum(r.n_windows for r in done), sum(r.duration_s for r in done))
+    main_mib, worker_mib = peak_rss_mib()
+    gpu = f", CUDA peak {torch.cuda.max_memory_allocated() / 2**20:.0f} MiB" if device == "cuda" else ""
+    print(f"  peak memory: this process {main_mib:.0f} MiB, largest worker {worker_mib:.0f} MiB{gpu}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--folder", type=Path, help="music folder (default: the real GTZAN clips)")
+    parser.add_argument("--limit", type=int, help="use at most this many files")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--model", type=Path, help="model bundle (default: the shipped model)")
+    parser.add_argument("--engines", nargs="+", choices=list(ENGINES), default=list(ENGINES))
+    args = parser.parse_args()
+
+    import torch
+
+    torch.set_num_threads(1)  # one core per window, as in the tagger's workers
+    folder = args.folder or gtzan_dir() / "genres_original"
+    files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in AUDIO_EXTENSIONS)[: args.limit]
+    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}"
+          + (f", {torch.cuda.get_device_name()}" if torch.cuda.is_available() else "") + f"; {len(files)} files in {folder}")
+    for name in args.engines:
+        if name == "torch-cuda" and not torch.cuda.is_available():
+            print("torch-cuda: no CUDA device, skipped")
+            continue
+        run_engine(name, files, args.model, args.workers)
+
+
+if __name__ == "__main__":
+    main()
