@@ -107,6 +107,7 @@ def export(
     weights = method.save(folder)
     digest = hashlib.sha256()
     for name in sorted(weights):
+        (folder / name).chmod(0o644)  # safetensors writes owner-only files; a bundle is meant to be shared
         digest.update((folder / name).read_bytes())
     created = datetime.now(timezone.utc)
     meta = {
