@@ -23,6 +23,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from scripts.benchmark_support import TreeMemory  # noqa: E402
 from tagger.library import WritePolicy, classify_library, open_library, scan, undo, write_library  # noqa: E402
 from tests.support import FORMATS, tone, write_audio  # noqa: E402
 
@@ -82,9 +83,11 @@ def main() -> None:
             classifier = Classifier.load(args.model, device=args.device)
             print(f"model {classifier.bundle_id} loaded in {time.perf_counter() - start:.1f} s "
                   f"on {classifier.device}")
-            report = timed("classify", args.files,
-                           lambda: classify_library(lib, classifier, workers=args.workers), audio_s)
+            with TreeMemory() as memory:
+                report = timed("classify", args.files,
+                               lambda: classify_library(lib, classifier, workers=args.workers), audio_s)
             assert report.classified == args.files, report
+            print(f"peak memory while classifying, this process and its workers: {memory.peak_mib:.0f} MiB")
 
             policy = WritePolicy(min_confidence=0.0)
             report = timed("write (dry run)", args.files, lambda: write_library(lib, policy, dry_run=True))

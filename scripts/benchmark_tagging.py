@@ -1,17 +1,19 @@
 """Benchmark tagging end to end, stage by stage: decode, features, model, and the whole classify run,
 with the librosa engine (the reference), the torch engine on the CPU and, when present, on CUDA.
 
-Every engine sees the same files in the same run. Stages are timed serially in this process
+Every engine sees the same files in the same run, read once beforehand so that all find them in
+the page cache. Stages are timed serially in this process
 (decode + windowing of every file, then features of every window, then the model on them);
 "end to end" is ``Classifier.classify_paths`` as the tagger runs it, with its worker processes
 (``--workers``, default one per core). x-realtime is seconds of audio per second of wall clock.
-Peak memory: the largest resident set of this process and of any one worker, and CUDA's peak.
+Peak memory: the largest resident set of this process and its workers together during the end to
+end run (sampled from /proc every 0.1 s), and CUDA's peak.
 
 Files: a folder you give (``--folder``, recursive), else the real GTZAN clips in
 ../shared/data/gtzan/genres_original (unreadable ones are reported and skipped).
 
-Usage: python scripts/benchmark_tagging.py [--folder DIR] [--limit N] [--workers N] [--model BUNDLE]
-       [--engines librosa torch-cpu torch-cuda]
+Usage: python scripts/benchmark_tagging.py [--folder DIR] [--limit N] [--repeat N] [--workers N]
+       [--model BUNDLE] [--engines librosa torch-cpu torch-cuda]
 """
 
 from __future__ import annotations
@@ -19,7 +21,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import resource
 import sys
 import time
 from pathlib import Path
@@ -30,16 +31,11 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from tagger.audio import AUDIO_EXTENSIONS, UnreadableAudio, cut_windows, decode  # noqa: E402
+from scripts.benchmark_support import TreeMemory  # noqa: E402
 from tagger.engine import Classifier, TrackFailure  # noqa: E402
 from tests.support import gtzan_dir  # noqa: E402
 
 ENGINES = {"librosa": ("cpu", True), "torch-cpu": ("cpu", False), "torch-cuda": ("cuda", False)}
-
-
-def peak_rss_mib() -> tuple[float, float]:
-    """Largest resident set so far of this process and of any finished child, MiB (Linux: KiB units)."""
-    return (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-            resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)
 
 
 def line(stage: str, seconds: float, tracks: int, windows: int, audio_s: float) -> None:
@@ -47,7 +43,7 @@ def line(stage: str, seconds: float, tracks: int, windows: int, audio_s: float) 
           f"{seconds / max(windows, 1) * 1e3:10.1f} ms/win {audio_s / seconds:9.1f}x realtime", flush=True)
 
 
-def run_engine(name: str, files: list[Path], model: Path | None, workers: int) -> None:
+def run_engine(name: str, files: list[Path], model: Path | None, workers: int, repeat: int) -> None:
     import torch
 
     device, exact = ENGINES[name]
@@ -55,6 +51,11 @@ def run_engine(name: str, files: list[Path], model: Path | None, workers: int) -
     print(f"{name}: features {classifier.features}, model {classifier.bundle_id} on {classifier.device}")
     rate = classifier.sample_rate
 
+    for path in files:  # untimed: load the decoders, put every file in the page cache
+        try:
+            decode(path, rate)
+        except UnreadableAudio:
+            pass
     started = time.perf_counter()
     windows, audio_s = [], 0.0
     for path in files:
@@ -80,19 +81,21 @@ def run_engine(name: str, files: list[Path], model: Path | None, workers: int) -
     line("model", time.perf_counter() - started, n_tracks, len(frames), audio_s)
 
     started = time.perf_counter()
-    results = list(classifier.classify_paths(files, workers=workers))
+    with TreeMemory() as memory:
+        results = list(classifier.classify_paths(files * repeat, workers=workers))
     elapsed = time.perf_counter() - started
     done = [r for r in results if not isinstance(r, TrackFailure)]
     line(f"end to end ({workers}w)", elapsed, len(done), sum(r.n_windows for r in done), sum(r.duration_s for r in done))
-    main_mib, worker_mib = peak_rss_mib()
     gpu = f", CUDA peak {torch.cuda.max_memory_allocated() / 2**20:.0f} MiB" if device == "cuda" else ""
-    print(f"  peak memory: this process {main_mib:.0f} MiB, largest worker {worker_mib:.0f} MiB{gpu}")
+    print(f"  peak memory of the end to end run, this process and its workers: {memory.peak_mib:.0f} MiB{gpu}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--folder", type=Path, help="music folder (default: the real GTZAN clips)")
     parser.add_argument("--limit", type=int, help="use at most this many files")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="end to end: classify the file list this many times over (a bigger library)")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--model", type=Path, help="model bundle (default: the shipped model)")
     parser.add_argument("--engines", nargs="+", choices=list(ENGINES), default=list(ENGINES))
@@ -109,7 +112,7 @@ def main() -> None:
         if name == "torch-cuda" and not torch.cuda.is_available():
             print("torch-cuda: no CUDA device, skipped")
             continue
-        run_engine(name, files, args.model, args.workers)
+        run_engine(name, files, args.model, args.workers, args.repeat)
 
 
 if __name__ == "__main__":

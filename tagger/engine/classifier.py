@@ -105,6 +105,8 @@ class Classifier:
         self.window = window
         self.device = device
         self.pipeline = pipeline or bundle.pipeline
+        # On the CPU each worker computes its tracks' features; on a GPU the main process does, batched.
+        self.features_in_workers = device == "cpu"
 
     @classmethod
     def load(cls, bundle_path: Path | str | None = None, device: str = "auto",
@@ -174,7 +176,7 @@ class Classifier:
         """
         if workers is None:
             workers = os.cpu_count() or 1
-        features_in_workers = self.device == "cpu"
+        features_in_workers = self.features_in_workers
         pipeline = self.pipeline.describe() if features_in_workers else None
         batch: list[_Prepared | TrackFailure] = []
         for item in self._prepared(paths, workers, pipeline):

@@ -98,6 +98,11 @@ def test_tracks_batched_together_each_get_their_own_windows(held_out_model, real
     for result in (together[0], together[2]):
         [alone] = list(classifier.classify_paths([result.path], workers=0))
         np.testing.assert_allclose(result.window_probs, alone.window_probs, rtol=1e-6)
+    classifier.features_in_workers = False  # as on a GPU: raw windows come back, features are batched here
+    batched = list(classifier.classify_paths([one, broken, two], workers=2))
+    assert [type(r) for r in batched] == [TrackResult, TrackFailure, TrackResult]
+    for a, b in zip(together[::2], batched[::2]):
+        np.testing.assert_allclose(a.window_probs, b.window_probs, rtol=1e-6)
 
 
 def test_exact_features_keep_the_engine_the_model_was_trained_with(held_out_model, tmp_path, capsys):
