@@ -22,7 +22,7 @@ import numpy as np
 import soundfile as sf
 
 from tagger.audio import AUDIO_EXTENSIONS, DecodedAudio, UnreadableAudio, WindowSpec, cut_windows, decode
-from trainer.data.augment import ORIGINAL, Variant, seed_004_variants
+from trainer.data.augment import ORIGINAL, Variant
 from trainer.data.splits import Split, make_split
 from trainer.features import FeaturePipeline
 from trainer.features.cache import FeatureCache
@@ -172,16 +172,3 @@ def featurize(items: Sequence[Item], pipeline: FeaturePipeline, spec: WindowSpec
     if not chunks:
         raise ValueError("no windows: every song failed to decode" if skipped else "no songs given")
     return FeatureSet(np.concatenate(chunks), np.asarray(labels), np.asarray(ids), np.asarray(names), tuple(skipped))
-
-
-def featurize_split(dataset: AudioDataset, split: Split, pipeline: FeaturePipeline,
-                    spec: WindowSpec = WindowSpec(), cache: FeatureCache | None = None,
-                    augment: bool = False) -> dict[str, FeatureSet]:
-    """Features of each non-empty part of ``split``; ``augment`` adds seed 004's variants to the
-    training part only, so no test or validation score is measured on augmented copies."""
-    parts = {"train": split.train, "valid": split.valid, "test": split.test}
-    return {
-        part: featurize(dataset.subset(ids), pipeline, spec, cache,
-                        seed_004_variants() if augment and part == "train" else (ORIGINAL,))
-        for part, ids in parts.items() if ids
-    }

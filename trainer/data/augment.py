@@ -2,7 +2,7 @@
 
 Each training clip is used six times: as it is, stretched by 0.81, 0.93, 1.07 and 1.23 (a rate
 above 1 speeds the clip up and shortens it; pitch is kept), and rotated by 5 seconds. Only the
-training split is augmented (``trainer.data.audio.featurize_split`` enforces it).
+training songs are augmented (``trainer.run.run_method`` asks for it on those only).
 """
 
 from __future__ import annotations

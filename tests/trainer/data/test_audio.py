@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 import soundfile as sf
 
 from tagger.audio import WindowSpec
 from tests.support import gtzan_dir, tone, write_audio
-from trainer.data.audio import AudioDataset, Item, featurize, featurize_split
-from trainer.data.augment import ORIGINAL, seed_004_variants
-from trainer.data.synthetic import generate
+from trainer.data.audio import AudioDataset, Item, featurize
 from trainer.features import make
-from trainer.features.cache import FeatureCache
 
 
 @pytest.fixture(scope="module")
@@ -83,19 +79,3 @@ def test_featurize_keeps_song_ids_per_window_and_skips_bad_files(tmp_path):
     assert features.x.shape == (3, 22050)             # 0-1 s, 1-2 s and the tail ending at 2.5 s
     assert list(features.song_ids) == ["a"] * 3 and list(features.labels) == ["rock"] * 3
     assert [p.name for p, _ in features.skipped] == ["bad.wav"]
-
-
-def test_featurize_split_augments_training_songs_only(tmp_path):
-    full = AudioDataset.from_folder(generate(tmp_path / "set", n_per_class=5, duration_s=1.0))
-    dataset = AudioDataset(full.root, [i for i in full.items if i.label in ("waltz", "techno")])
-    split = dataset.split("random-80-20")
-    cache, spec = FeatureCache(tmp_path / "cache"), WindowSpec(length_s=1.0, hop_s=1.0)
-    parts = featurize_split(dataset, split, make("fft", n_bins=129), spec, cache=cache, augment=True)
-    assert set(parts) == {"train", "test"}
-    names = {v.name for v in seed_004_variants()}
-    assert set(parts["train"].variants) == names and len(names) == 6
-    assert len(parts["train"]) == 6 * len(split.train)
-    assert set(parts["test"].variants) == {ORIGINAL.name} and len(parts["test"]) == len(split.test)
-    assert set(parts["train"].song_ids).isdisjoint(parts["test"].song_ids)
-    again = featurize_split(dataset, split, make("fft", n_bins=129), spec, cache=cache, augment=True)
-    np.testing.assert_array_equal(again["train"].x, parts["train"].x)

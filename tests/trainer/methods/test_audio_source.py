@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 
 import numpy as np
+import pytest
 import soundfile as sf
 
 from tagger.audio import WindowSpec, cut_windows, decode
@@ -55,6 +56,22 @@ def test_augmentation_adds_seed_004s_five_presentations_when_asked(source, split
     assert len(plain) == 3 and len(augmented) == 18
     assert sorted(augmented.songs.tolist()) == sorted(songs * 6)
     np.testing.assert_allclose(augmented.x[::6], plain.x, rtol=1e-6)   # the original comes first
+
+
+@pytest.mark.parametrize("name", ["cnn-mel128-aug", "cnn-mel128"])
+def test_a_run_augments_its_training_songs_only(name, source, split, monkeypatch):
+    """Seed 004 augments the training set; validation and test songs are always the originals."""
+    asked = []
+    arrays = AudioSource.arrays
+
+    def spy(self, songs, pipeline, labels, augment=False):
+        asked.append((sorted(songs), augment))
+        return arrays(self, songs, pipeline, labels, augment=augment)
+
+    monkeypatch.setattr(AudioSource, "arrays", spy)
+    run_method(name, source, split, seed=0, overrides={"train.epochs": 1, "channels": 4, "layers": 2})
+    augmented = name.endswith("-aug")
+    assert asked == [(sorted(split.train), augmented), (sorted(split.valid), False), (sorted(split.test), False)]
 
 
 def test_features_are_cached_on_disk(synthetic_dir, tmp_path):
