@@ -15,7 +15,8 @@ from trainer.features import make as make_pipeline
 
 
 def open_dataset(path: Path):
-    """A GTZAN-style features CSV, or an audio folder (GTZAN layout or one folder per genre)."""
+    """A GTZAN-style features CSV, an audio folder (GTZAN layout or one folder per genre), or a
+    folder per genre of spectrogram PNGs (Kaggle's ``images_original``)."""
     path = Path(path)
     if path.is_file() and path.suffix.lower() == ".csv":
         from trainer.data.feature_table import load_csv
@@ -23,9 +24,10 @@ def open_dataset(path: Path):
         return load_csv(path)
     if path.is_dir():
         from trainer.data.audio_source import open_audio_source
+        from trainer.data.images import ImageDataset, ImageSource, holds_images
 
-        return open_audio_source(path)
-    raise SystemExit(f"error: {path} is neither a features CSV nor a folder of audio")
+        return ImageSource(ImageDataset.from_folder(path)) if holds_images(path) else open_audio_source(path)
+    raise SystemExit(f"error: {path} is neither a features CSV nor a folder of audio or spectrogram images")
 
 
 def splits_dir_for(data_path: Path, given: Path | None) -> Path | None:

@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from tests.support import gtzan_dir
-from trainer.data.images import ImageDataset, image_song_id, load_images
+from trainer.data.images import ImageDataset, holds_images, image_song_id, load_images
 
 
 def test_kaggle_names_map_to_audio_song_ids():
@@ -38,3 +38,26 @@ def test_unreadable_images_are_skipped(tmp_path):
     assert [p.name for p, _ in images.skipped] == ["rock00001.png"]
     with pytest.raises(ValueError, match="no PNG"):
         ImageDataset.from_folder(tmp_path / "rock")
+
+
+def test_the_kaggle_images_train_a_method_whose_bundle_tags_audio(tmp_path):
+    """The real PNGs feed seed 000's CNN from the command line; the bundle then draws the same kind
+    of image from a real clip's audio when the tagger classifies it."""
+    import json
+
+    from tagger.engine import Classifier, TrackResult
+    from trainer.cli import main
+
+    images = gtzan_dir() / "images_original"
+    assert holds_images(images) and not holds_images(gtzan_dir())  # a GTZAN root is read as audio
+    out = tmp_path / "run"
+    assert main(["train", "cnn-image", "--data", str(images), "--split", "random-80-20", "--out", str(out),
+                 "--set", "train.epochs=2", "--set", "channels=4", "--set", "layers=2", "--set", "stride=2"]) == 0
+    report = json.loads((out / "report.json").read_text())
+    n_images = len(list(images.rglob("*.png")))
+    assert report["n_test"] == report["split"]["test"] == round(0.2 * n_images)
+    assert report["labels"] == ["classical", "jazz", "rock"]
+    classifier = Classifier.load(out / "bundle", device="cpu")
+    [result] = classifier.classify_paths([gtzan_dir() / "genres_original/rock/rock.00001.wav"], workers=0)
+    assert isinstance(result, TrackResult) and result.n_windows == 1
+    assert result.probs.sum() == pytest.approx(1.0)
