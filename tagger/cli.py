@@ -95,11 +95,12 @@ def load_classifier(args: argparse.Namespace):
     from tagger.engine import Classifier
 
     from trainer.bundle import BundleError
+    from trainer.methods.pretrained import MethodUnavailable
 
     try:
         return Classifier.load(args.model, device=args.device, window=window_spec(args),
                                exact_features=args.exact_features)
-    except (BundleError, ValueError) as exc:
+    except (BundleError, MethodUnavailable, ImportError, ValueError) as exc:  # what a user can fix: say it
         print(f"error: {exc}", file=sys.stderr)
         return None
 

@@ -44,8 +44,11 @@ def build_split(data, name: str, seed: int, data_path: Path, splits_dir: Path | 
 
     songs = [s for s in data.songs.tolist() if s not in UNREADABLE_AUDIO] if name == "filtered" else data.songs
     genre_of = dict(zip(data.songs.tolist(), data.genres.tolist()))
-    return make_split(name, songs, [genre_of[s] for s in songs], seed=seed,
-                      splits_dir=splits_dir_for(data_path, splits_dir))
+    try:
+        return make_split(name, songs, [genre_of[s] for s in songs], seed=seed,
+                          splits_dir=splits_dir_for(data_path, splits_dir))
+    except (ValueError, FileNotFoundError) as exc:
+        raise SystemExit(f"error: {exc}") from None
 
 
 def parse_overrides(pairs: list[str]) -> dict[str, Any]:

@@ -81,9 +81,9 @@ def _open(request: TrainRequest):
     path = Path(request.data_path or "")
     try:
         data = open_dataset(path)
-    except SystemExit as exc:  # the CLI's way of saying the path is wrong
+        return data, build_split(data, request.split, request.seed, path, None)
+    except SystemExit as exc:  # the CLI's way of saying the path or the split is wrong
         raise ValueError(str(exc).removeprefix("error: ")) from None
-    return data, build_split(data, request.split, request.seed, path, None)
 
 
 def train(request: TrainRequest, send: Callable[[str, Any], None], cancelled: Callable[[], bool]) -> TrainOutcome:

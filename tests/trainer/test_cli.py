@@ -92,3 +92,13 @@ def test_synthetic_writes_a_dataset_the_trainer_opens(tmp_path):
     assert {(sf.info(f).samplerate, sf.info(f).frames) for f in files} == {(16000, 24000)}
     data = open_audio_source(tmp_path / "set")
     assert sorted(data.labels) == sorted(genres) and len(data.songs) == len(files)
+
+
+def test_leak_study_on_the_real_clips_and_a_split_they_cannot_fill(tmp_path, capsys):
+    clips = str(gtzan_dir() / "genres_original")
+    with pytest.raises(SystemExit, match="keeps no test songs"):
+        main(["leak", "mfcc-fc", "--data", clips, "--out", str(tmp_path)])  # default split: filtered
+    assert main(["leak", "mfcc-fc", "--data", clips, "--split", "random-80-20", "--out", str(tmp_path),
+                 "--set", "train.epochs=3"]) == 0
+    [study] = json.loads((tmp_path / "leak.json").read_text())
+    assert study["song_split"]["n_test_songs"] == 6  # 20% of the 30 readable clips, by song

@@ -55,3 +55,9 @@ def test_the_csv_faults_are_surfaced(table):
     assert len(groups) == 14 and all(len(g) == 2 for g in groups)  # GTZAN's 14 repeated pairs
     usable, dropped = table.usable()
     assert "jazz.00054" in dropped and len(usable.songs) == 1000 - 15
+
+
+def test_a_filtered_split_with_no_test_songs_is_refused_clearly(real_clips):
+    # the 30 real clips are all on the training side of the published lists
+    with pytest.raises(ValueError, match="keeps no test songs among these 30; use a random split"):
+        filtered_split(gtzan_dir() / "splits", available=list(real_clips))

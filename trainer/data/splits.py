@@ -88,6 +88,10 @@ def filtered_split(splits_dir: Path, available: Sequence[str] | None = None) -> 
         keep = set(available)
         dropped = sorted(s for ids in parts.values() for s in ids if s not in keep)
         parts = {k: [s for s in v if s in keep] for k, v in parts.items()}
+    empty = [part for part in ("train", "test") if not parts[part]]
+    if empty:
+        raise ValueError(f"the filtered split lists GTZAN's own songs and keeps no {' or '.join(empty)} songs "
+                         f"among these {len(available or ())}; use a random split (e.g. random-80-20)")
     return Split("filtered", tuple(parts["train"]), tuple(parts["valid"]), tuple(parts["test"]),
                  protocol="fault-filtered split (Kereliuk et al. 2015)", dropped=tuple(dropped))
 
