@@ -91,7 +91,7 @@ def test_tracks_batched_together_each_get_their_own_windows(held_out_model, real
     broken = tmp_path / "broken.mp3"
     broken.write_text("not audio")
     two = write_audio(tmp_path / "two.wav", np.concatenate([real_clips["rock.00002"], real_clips["jazz.00005"]]), 22050)
-    classifier = Classifier.load(held_out_model, device="cpu", exact_features=True)
+    classifier = Classifier.load(held_out_model, device="cpu")
     together = list(classifier.classify_paths([one, broken, two], workers=0))
     assert [type(r) for r in together] == [TrackResult, TrackFailure, TrackResult]
     assert [r.n_windows for r in (together[0], together[2])] == [1, 2]
