@@ -5,8 +5,8 @@ zero-crossing rate, harmonic and percussive signal (``effects.hpss``), each as m
 then tempo (as ``beat.beat_track`` estimates it) and the mean and variance of 20 MFCCs. Every
 transform uses librosa's defaults at 22050 Hz (n_fft 2048, hop 512), which is how the CSV was made.
 
-Two engines compute the same columns: ``librosa`` (the reference, about 1.7 s of one core per
-window on this project's 2-core test machine) and ``torch`` (batched, CPU or CUDA; ``trainer.features.gtzan_torch``).
+Two engines compute the same columns: ``librosa`` (the reference, about two seconds of one core per
+window) and ``torch`` (batched, CPU or CUDA; ``trainer.features.gtzan_torch``).
 """
 
 from __future__ import annotations

@@ -177,8 +177,10 @@ def torch_features(
 def _features(y: torch.Tensor, c: _Constants) -> torch.Tensor:
     """(B, samples) float32 -> (B, 58) float64 on the same device."""
     stft = torch.stft(y, N_FFT, HOP, window=c.window, center=True, pad_mode="constant", return_complex=True)
-    parts = torch.view_as_real(stft)
-    power = torch.addcmul(parts[..., 0].square(), parts[..., 1], parts[..., 1])
+    # torch.stft stores frames contiguously; power and magnitude keep that layout (as (B, bins,
+    # frames) views), so the median filter along time and the masked inverse STFT read rows.
+    parts = torch.view_as_real(stft.transpose(1, 2))
+    power = torch.addcmul(parts[..., 0].square(), parts[..., 1], parts[..., 1]).transpose(1, 2)
     magnitude = power.sqrt()
     centroid, bandwidth, rolloff = _spectral_shape(magnitude, c)
     mel = torch.stack([torch.sparse.mm(c.mel, p) for p in power])
@@ -222,8 +224,9 @@ def _spectral_shape(magnitude: torch.Tensor, c: _Constants) -> tuple[torch.Tenso
     total = torch.where(total < _TINY32, torch.ones_like(total), total)
     centroid = moments[:, 1] / total
     bandwidth = (moments[:, 2] / total - centroid.square()).clamp(min=0.0).sqrt()
-    cumulative = magnitude.transpose(1, 2).cumsum(-1)  # (B, frames, bins): the faster layout
-    below = (cumulative < ROLL_PERCENT * cumulative[..., -1:]).sum(-1)
+    cumulative = magnitude.transpose(1, 2).cumsum(-1)  # (B, frames, bins): the stored layout
+    # bins below the threshold = the first bin reaching it, as the running sum never decreases
+    below = torch.searchsorted(cumulative, ROLL_PERCENT * cumulative[..., -1:]).squeeze(-1)
     rolloff = c.freqs[below.clamp(max=c.freqs.numel() - 1)]
     return centroid, bandwidth, rolloff
 
@@ -370,22 +373,23 @@ def _harmonic(stft: torch.Tensor, magnitude: torch.Tensor, length: int, c: _Cons
     percussive = median_filter(magnitude, HPSS_KERNEL, dim=1)
     # (h/z)^2 / ((h/z)^2 + (p/z)^2) with z = max(h, p) is 1 / (1 + (p/h)^2): 0 where only h
     # vanishes (p/0 = inf), NaN -> 0.5 where both do.
-    mask = percussive.div_(harmonic).square_().add_(1.0).reciprocal_().nan_to_num_(nan=0.5)
-    # Masked spectrum written frame-major, the layout the inverse FFT reads.
-    batch, bins, frames = stft.shape
-    masked = torch.empty(batch, frames, bins, 2, dtype=torch.float32, device=stft.device)
-    torch.mul(torch.view_as_real(stft).transpose(1, 2), mask.transpose(1, 2).unsqueeze(-1), out=masked)
-    return _istft(torch.view_as_complex(masked), length, c)
+    # The mask is written in the STFT's frame-major layout (harmonic's), the one the inverse FFT reads.
+    mask = torch.div(percussive, harmonic, out=torch.empty_like(harmonic))
+    mask.square_().add_(1.0).reciprocal_().nan_to_num_(nan=0.5)
+    frames = stft.transpose(1, 2)  # masked in place: the caller has no further use for the STFT
+    torch.view_as_real(frames).mul_(mask.transpose(1, 2).unsqueeze(-1))
+    return _istft(frames, length, c)
 
 
 def _istft(frames: torch.Tensor, length: int, c: _Constants) -> torch.Tensor:
     """librosa's ``istft`` (centred, Hann) of ``frames`` (B, frames, bins): windowed inverse FFTs
     overlap-added, divided by the summed squared window wherever that is above float32's tiny."""
     batch, count = frames.shape[:2]
-    blocks = (torch.fft.irfft(frames, n=N_FFT, dim=-1) * c.window).view(batch, count, N_FFT // HOP, HOP)
+    blocks = torch.fft.irfft(frames, n=N_FFT, dim=-1).view(batch, count, N_FFT // HOP, HOP)
+    window = c.window.view(N_FFT // HOP, HOP)
     signal = blocks.new_zeros(batch, count + N_FFT // HOP - 1, HOP)
-    for q in range(N_FFT // HOP):
-        signal[:, q : q + count] += blocks[:, :, q]
+    for q in range(N_FFT // HOP):  # windowed and overlap-added in one pass
+        signal[:, q : q + count].addcmul_(blocks[:, :, q], window[q])
     signal = signal.flatten(1)[:, N_FFT // 2 : N_FFT // 2 + length]
     return signal / _window_envelope(count, length, c.window)
 
