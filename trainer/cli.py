@@ -66,6 +66,14 @@ def parse_overrides(pairs: list[str]) -> dict[str, Any]:
     return overrides
 
 
+def save_table(out: Path, stem: str, results: Any, table: str) -> None:
+    """A study's results as ``out/STEM.json`` and its Markdown table as ``out/STEM.md``; print the table."""
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"{stem}.json").write_text(json.dumps(results, indent=2) + "\n")
+    (out / f"{stem}.md").write_text(table + "\n")
+    print(table)
+
+
 def _epoch_printer(log) -> None:
     valid = "" if log.valid_accuracy is None else f"  valid loss {log.valid_loss:.4f}  valid acc {log.valid_accuracy:.3f}"
     print(f"epoch {log.epoch:4d}  train loss {log.train_loss:.4f}{valid}  ({log.seconds:.1f}s)", file=sys.stderr)
@@ -200,12 +208,7 @@ def cmd_leak(args: argparse.Namespace) -> int:
     results = []
     for name in tqdm(args.methods, desc="leak study"):
         results.append(leak_study(name, data, split, seed=args.seed, overrides=overrides, segment_s=args.segment_s))
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "leak.json").write_text(json.dumps(results, indent=2) + "\n")
-    table = leak_table(results)
-    (out / "leak.md").write_text(table + "\n")
-    print(table)
+    save_table(Path(args.out), "leak", results, leak_table(results))
     return 0
 
 
@@ -221,12 +224,7 @@ def cmd_grid(args: argparse.Namespace) -> int:
     with tqdm(desc=f"grid {args.method}", total=total) as bar:
         result = grid_search(args.method, data, split, grid=grid, seed=args.seed, limit=args.limit,
                              overrides=parse_overrides(args.set), progress=lambda done, n: bar.update(1))
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "grid.json").write_text(json.dumps(result, indent=2) + "\n")
-    table = grid_table(result)
-    (out / "grid.md").write_text(table + "\n")
-    print(table)
+    save_table(Path(args.out), "grid", result, grid_table(result))
     best = result["best"]
     if best is None:
         print("no setting could be trained", file=sys.stderr)
