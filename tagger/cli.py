@@ -131,7 +131,7 @@ def cmd_classify_paths(args: argparse.Namespace) -> int:
         if not args.json:
             others = ", ".join(f"{g} {p:.0%}" for g, p in top[1:])
             padded = " (shorter than one window, padded)" if result.padded else ""
-            tqdm.write(f"{result.path}\t{top[0][0]}\t{top[0][1]:.0%}\t[{others}]\t{result.n_windows} windows{padded}")
+            tqdm.write(f"{result.path}\t{top[0][0]}\t{top[0][1]:.0%}\t[{others}]\t{plural(result.n_windows, 'window')}{padded}")
     if args.json:
         json.dump({"model": classifier.bundle_id, "features": classifier.features, "tracks": tracks, "failures": failures}, sys.stdout, indent=2)
         print()
