@@ -3,7 +3,8 @@
 No weights, no pretence: such a method is created only with its weights (a local path or a hub
 id the user names) or with explicit leave to start from random initialisation, and its
 ``pretrained`` flag, which every run report, bundle and reproduction table carries, says which.
-The weights themselves are never downloaded by this project.
+This project never fetches weights on its own; only a hub id the user names can make
+``transformers`` download them.
 
 Freezing is by ``requires_grad``; a ``TransferNet`` also keeps its fully frozen parts in inference
 mode while it trains, so frozen batch-norm layers keep their pretrained statistics (what Keras
