@@ -173,7 +173,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
     print_list("moved", report.moved)
     print_list("missing (kept in the catalogue)", [(p, "not found") for p in report.missing])
     print(f"{report.found} audio files: {report.added} new, {report.updated} updated, {report.unchanged} unchanged, "
-          f"{len(report.moved)} moved, {len(report.missing)} missing; {report.playlists} playlists imported"
+          f"{len(report.moved)} moved, {len(report.missing)} missing; {plural(report.playlists, 'playlist')} imported"
           + ("; stopped early" if report.cancelled else ""))
     print(f"catalogue: {lib.path}")
     return 0

@@ -10,11 +10,11 @@ from tagger.profile.snapshots import changes
 
 
 def _scope_lines(scope: GenreShares, top: int, before: GenreShares | None) -> list[str]:
-    head = f"{scope.name}: {scope.tracks} tracks"
+    head = f"{scope.name}: {scope.tracks} track{'' if scope.tracks == 1 else 's'}"
     if scope.confirmed:
         head += f" ({scope.confirmed} by your confirmed genres)"
     if scope.unknown:
-        head += f", {scope.unknown} without a genre"
+        head += f"; {scope.unknown} more without a genre (not classified yet, unreadable or not catalogued)"
     lines = [head]
     moved = changes(before, scope) if before is not None else {}
     for genre, share in scope.top(top):

@@ -28,7 +28,7 @@ def run(capsys, *argv) -> str:
 
 def test_scan_reports_counts_and_unreadable_files(tmp_path, music, capsys):
     out = run(capsys, "scan", str(music), "--db", str(tmp_path / "x.db"))  # --db after the command works too
-    assert "9 audio files: 9 new" in out and "1 playlists imported" in out
+    assert "9 audio files: 9 new" in out and "1 playlist imported" in out
     assert "broken.mp3: cannot read tags" in out and "empty.flac: file is empty" in out
     assert "9 unchanged" in run(capsys, "--db", str(tmp_path / "x.db"), "scan", str(music))
 

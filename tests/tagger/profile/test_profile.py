@@ -56,7 +56,7 @@ def test_snapshots_are_kept_when_something_changed_and_compared(lib, music):
     assert changes(first.library, second.library) == {"jazz": pytest.approx(1 / 7), "rock": pytest.approx(-1 / 7)}
     text = render_text(second, first)
     assert "Library: 7 tracks (1 by your confirmed genres)" in text
-    assert "+14.3 pts" in text and "mix: 2 tracks" in text and "2 without a genre" in text
+    assert "+14.3 pts" in text and "mix: 2 tracks" in text and "2 more without a genre" in text
     data = json.loads(json.dumps(to_json(second, first)))
     assert data["library"]["changes"]["jazz"] == pytest.approx(1 / 7)
     assert data["playlists"][0]["shares"] == {"blues": 0.5, "jazz": 0.5}
