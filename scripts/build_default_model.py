@@ -73,7 +73,8 @@ def main() -> None:
     metrics = {
         "filtered_test": {"accuracy": filtered.metrics["accuracy"], "macro_f1": filtered.metrics["macro_f1"],
                           "n_test": filtered.metrics["n_test"], "n_train": filtered.n_train,
-                          "split": "fault-filtered (Kereliuk et al. 2015), train+valid for training"},
+                          "split": "fault-filtered (Kereliuk et al. 2015), " + (
+                              "valid for early stopping" if filtered.n_valid else "train+valid for training")},
         "ten_fold": {**ten_fold, "protocol": "stratified 10-fold by song over the usable rows", "n_songs": len(table.songs)},
         "candidates_filtered_valid": {**selection, "n_valid": len(split.valid)},
         "candidates_bundle_mib": sizes,
