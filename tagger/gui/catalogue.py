@@ -16,6 +16,7 @@ from sqlalchemy import String, and_, case, cast, false, func, or_, select
 from sqlalchemy.sql import ColumnElement, Select
 
 from tagger.library import Library, Prediction, Track, TrackStatus, WindowPrediction, active_model, confirm_genres
+from tagger.library.tracks import BATCH
 
 #: Review states a row can be in, as the status filter offers them (key -> title).
 STATUSES: dict[str, str] = {
@@ -189,8 +190,8 @@ def accept_predictions(lib: Library, track_ids: Iterable[int], min_confidence: f
                         Track.status == TrackStatus.OK))
         if keep_confirmed:
             query = query.where(Track.confirmed_genres.is_(None))
-        for start in range(0, len(ids), 500):  # SQLite caps the number of bound parameters
-            for track_id, genre in session.execute(query.where(Prediction.track_id.in_(ids[start:start + 500]))):
+        for start in range(0, len(ids), BATCH):  # SQLite caps the number of bound parameters
+            for track_id, genre in session.execute(query.where(Prediction.track_id.in_(ids[start:start + BATCH]))):
                 by_genre[genre].append(track_id)
     for genre, accepted in by_genre.items():
         confirm_genres(lib, accepted, [genre])

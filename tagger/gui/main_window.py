@@ -613,8 +613,7 @@ class MainWindow(QMainWindow):
             return
 
         def work(lib: Library) -> int:
-            for start in range(0, len(ids), 500):
-                confirm_genres(lib, ids[start:start + 500], [genre])
+            confirm_genres(lib, ids, [genre])
             return len(ids)
 
         self._confirm_job("Setting the genre", work, f"Set “{genre}” for")
@@ -623,8 +622,7 @@ class MainWindow(QMainWindow):
         ids = self.view.selected_ids()
 
         def work(lib: Library) -> int:
-            for start in range(0, len(ids), 500):
-                confirm_genres(lib, ids[start:start + 500], None)
+            confirm_genres(lib, ids, None)
             return len(ids)
 
         self._confirm_job("Clearing", work, "Cleared the accepted genre of")
