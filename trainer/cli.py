@@ -10,45 +10,9 @@ from typing import Any
 
 from tqdm import tqdm
 
-from trainer.data.splits import SPLIT_NAMES, Split, make_split
+from trainer.data.sources import DataError, build_split, open_dataset
+from trainer.data.splits import SPLIT_NAMES
 from trainer.features import make as make_pipeline
-
-
-def open_dataset(path: Path):
-    """A GTZAN-style features CSV, an audio folder (GTZAN layout or one folder per genre), or a
-    folder per genre of spectrogram PNGs (Kaggle's ``images_original``)."""
-    path = Path(path)
-    if path.is_file() and path.suffix.lower() == ".csv":
-        from trainer.data.feature_table import load_csv
-
-        return load_csv(path)
-    if path.is_dir():
-        from trainer.data.audio_source import open_audio_source
-        from trainer.data.images import ImageDataset, ImageSource, holds_images
-
-        return ImageSource(ImageDataset.from_folder(path)) if holds_images(path) else open_audio_source(path)
-    raise SystemExit(f"error: {path} is neither a features CSV nor a folder of audio or spectrogram images")
-
-
-def splits_dir_for(data_path: Path, given: Path | None) -> Path | None:
-    if given is not None:
-        return given
-    for candidate in (data_path.parent / "splits", data_path / "splits", data_path.parent.parent / "splits"):
-        if candidate.is_dir():
-            return candidate
-    return None
-
-
-def build_split(data, name: str, seed: int, data_path: Path, splits_dir: Path | None) -> Split:
-    from trainer.data.feature_table import UNREADABLE_AUDIO
-
-    songs = [s for s in data.songs.tolist() if s not in UNREADABLE_AUDIO] if name == "filtered" else data.songs
-    genre_of = dict(zip(data.songs.tolist(), data.genres.tolist()))
-    try:
-        return make_split(name, songs, [genre_of[s] for s in songs], seed=seed,
-                          splits_dir=splits_dir_for(data_path, splits_dir))
-    except (ValueError, FileNotFoundError) as exc:
-        raise SystemExit(f"error: {exc}") from None
 
 
 def parse_overrides(pairs: list[str]) -> dict[str, Any]:
@@ -334,6 +298,8 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except UnknownMethod as exc:
         raise SystemExit(f"error: {exc.args[0]}") from None
+    except DataError as exc:
+        raise SystemExit(f"error: {exc}") from None
 
 
 if __name__ == "__main__":

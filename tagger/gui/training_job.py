@@ -76,14 +76,11 @@ def _open(request: TrainRequest):
 
         data = library_source(request.examples, request.library_name)
         return data, make_split(request.split, data.songs.tolist(), data.genres.tolist(), seed=request.seed)
-    from trainer.cli import build_split, open_dataset
+    from trainer.data.sources import build_split, open_dataset
 
     path = Path(request.data_path or "")
-    try:
-        data = open_dataset(path)
-        return data, build_split(data, request.split, request.seed, path, None)
-    except SystemExit as exc:  # the CLI's way of saying the path or the split is wrong
-        raise ValueError(str(exc).removeprefix("error: ")) from None
+    data = open_dataset(path)  # a DataError says what is wrong with the path or the split
+    return data, build_split(data, request.split, request.seed, path)
 
 
 def train(request: TrainRequest, send: Callable[[str, Any], None], cancelled: Callable[[], bool]) -> TrainOutcome:

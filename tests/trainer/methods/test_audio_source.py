@@ -9,7 +9,7 @@ import pytest
 import soundfile as sf
 
 from tagger.audio import WindowSpec, cut_windows, decode
-from trainer.cli import open_dataset
+from trainer.data.sources import open_dataset
 from trainer.data.audio_source import AudioSource, open_audio_source
 from trainer.features import make
 from trainer.run import run_method
