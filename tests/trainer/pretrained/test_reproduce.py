@@ -51,8 +51,7 @@ def test_reproduce_tables_pretrained_and_random_methods_and_resumes(tmp_path, so
 
     calls.clear()
     (tmp_path / "runs/wav2vec2-finetune/tiny-seed1/report.json").unlink()
-    assert reproduce(source, splits, methods, tmp_path, settings).table == table.replace(
-        f"{rows[1]['train_seconds']:.1f} |", f"{json.loads((tmp_path / 'table.json').read_text())[1]['train_seconds']:.1f} |")
+    assert _without_timings(reproduce(source, splits, methods, tmp_path, settings).table) == _without_timings(table)
     assert calls == [("wav2vec2-finetune", 1)]
 
     calls.clear()
@@ -61,6 +60,20 @@ def test_reproduce_tables_pretrained_and_random_methods_and_resumes(tmp_path, so
     assert calls == [] and "| rf-mean-wav2vec2 |" in without_leave
     assert "- wav2vec2-finetune: wav2vec2-finetune is built on pretrained weights" in without_leave
     assert "| wav2vec2-finetune |" not in without_leave.split("Not run")[0]
+
+
+def _without_timings(table: str) -> str:
+    """The table with its "train s" cells blanked: wall-clock seconds differ between any two runs."""
+    lines = table.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.startswith("| method |"))
+    column = lines[header].split(" | ").index("train s")
+    for i in range(header + 2, len(lines)):
+        if not lines[i].startswith("| "):
+            break
+        cells = lines[i].split(" | ")
+        cells[column] = "?"
+        lines[i] = " | ".join(cells)
+    return "\n".join(lines)
 
 
 def test_a_failing_run_is_recorded_and_the_others_go_on(tmp_path, source, split, tiny_wav2vec2, monkeypatch):
