@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import time
 from pathlib import Path
 
 import numpy as np
@@ -26,14 +25,12 @@ class FakeClassifier:
 
     labels = LABELS
 
-    def __init__(self, bundle_id: str = "fake-model-1", fail: tuple[str, ...] = (), delay_s: float = 0.0) -> None:
+    def __init__(self, bundle_id: str = "fake-model-1", fail: tuple[str, ...] = ()) -> None:
         self.bundle_id = bundle_id
         self.fail = fail
-        self.delay_s = delay_s
 
     def classify_paths(self, paths, workers=None):
         for path in map(Path, paths):
-            time.sleep(self.delay_s)
             if path.name in self.fail:
                 yield TrackFailure(path, "cannot decode this file")
                 continue

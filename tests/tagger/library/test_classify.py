@@ -87,13 +87,18 @@ def test_cancel_stops_early_and_the_next_run_resumes(lib):
     assert count(lib, Prediction) == 12
 
 
+# The child reports each track and, at the ninth, waits to be killed: the kill lands between two
+# commits however slowly the parent is scheduled.
 KILLED_CLASSIFY = """
-import sys
+import sys, time
 from tagger.library import classify_library, open_library
 from tests.tagger.library.helpers import FakeClassifier
 lib = open_library(sys.argv[1])
-classify_library(lib, FakeClassifier(delay_s=0.1), commit_every=4,
-                 progress=lambda done, total: print(done, flush=True))
+def report(done, total):
+    print(done, flush=True)
+    if done >= 9:
+        time.sleep(600)
+classify_library(lib, FakeClassifier(), commit_every=4, progress=report)
 """
 
 

@@ -203,14 +203,17 @@ def test_unclassified_library_says_so(tmp_path, music):
 
 # --- a writer killed mid-run -----------------------------------------------------------------
 
+# The child reports each file and, at the twelfth (inside its second batch of 8), waits to be
+# killed: the kill lands between journaling a batch and finishing it however slowly the parent runs.
 KILLED_WRITE = """
 import sys, time
 from tagger.library import open_library, write_library
 lib = open_library(sys.argv[1])
-def slow(done, total):
+def report(done, total):
     print(done, flush=True)
-    time.sleep(0.05)
-write_library(lib, commit_every=8, progress=slow)
+    if done >= 12:
+        time.sleep(600)
+write_library(lib, commit_every=8, progress=report)
 """
 
 
