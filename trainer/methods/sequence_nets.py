@@ -37,7 +37,13 @@ SEED003_FEATURES: tuple[tuple[str, str, str, dict], ...] = (
 )
 
 
-def _seed003_train() -> TrainConfig:
+def seed002_train() -> TrainConfig:
+    """Seed 002's schedule, shared by its networks here and in ``spectral_nets``."""
+    return TrainConfig(epochs=100, batch_size=32, lr=1e-3, patience=10)
+
+
+def seed003_train() -> TrainConfig:
+    """Seed 003's schedule, shared by its networks here and in ``spectral_nets``."""
     return TrainConfig(epochs=50, batch_size=32, lr=1e-3, patience=10)
 
 
@@ -46,7 +52,7 @@ class RnnAttentionConfig:
     cell: Literal["lstm", "gru"] = "lstm"
     hidden: int = 16
     time_pool: int = 1
-    train: TrainConfig = field(default_factory=_seed003_train)
+    train: TrainConfig = field(default_factory=seed003_train)
 
 
 @dataclass(frozen=True)
@@ -56,7 +62,7 @@ class TransformerConfig:
     dim_feedforward: int = 16
     dropout: float = 0.1
     time_pool: int = 4
-    train: TrainConfig = field(default_factory=_seed003_train)
+    train: TrainConfig = field(default_factory=seed003_train)
 
 
 @dataclass(frozen=True)
@@ -64,7 +70,7 @@ class MfccChromaRnnConfig:
     dense: int = 256
     steps: int = 16
     lstm: tuple[int, ...] = (128, 32)
-    train: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=100, batch_size=32, lr=1e-3, patience=10))
+    train: TrainConfig = field(default_factory=seed002_train)
 
 
 class TimeFirst(nn.Module):

@@ -32,22 +32,15 @@ from torch import nn
 from trainer.fit import TrainConfig
 from trainer.methods import MethodSpec, register
 from trainer.methods.base import Arrays, Hooks, Method
-from trainer.methods.sequence_nets import SEED002_PROTOCOL, SEED003_FEATURES, SEED003_PROTOCOL
+from trainer.methods.sequence_nets import (SEED002_PROTOCOL, SEED003_FEATURES, SEED003_PROTOCOL, seed002_train,
+                                           seed003_train)
 from trainer.methods.torch_method import TorchMethod, conv_stack, mlp
-
-
-def _seed002_train() -> TrainConfig:
-    return TrainConfig(epochs=100, batch_size=32, lr=1e-3, patience=10)
-
-
-def _seed003_train() -> TrainConfig:
-    return TrainConfig(epochs=50, batch_size=32, lr=1e-3, patience=10)
 
 
 @dataclass(frozen=True)
 class MfccFcConfig:
     hidden: tuple[int, ...] = (300, 150)
-    train: TrainConfig = field(default_factory=_seed002_train)
+    train: TrainConfig = field(default_factory=seed002_train)
 
 
 @dataclass(frozen=True)
@@ -58,7 +51,7 @@ class MfccCnnConfig:
     kernel: int = 2
     dropout: float = 0.5
     head: tuple[int, ...] = (150, 64)
-    train: TrainConfig = field(default_factory=_seed002_train)
+    train: TrainConfig = field(default_factory=seed002_train)
 
 
 @dataclass(frozen=True)
@@ -66,7 +59,7 @@ class FftMlpConfig:
     hidden: tuple[int, ...] = (1024, 512, 256, 128, 64)
     dropout: float = 0.5
     log: bool = True
-    train: TrainConfig = field(default_factory=_seed003_train)
+    train: TrainConfig = field(default_factory=seed003_train)
 
 
 @dataclass(frozen=True)
@@ -75,7 +68,7 @@ class FrameCnnConfig:
     widths: tuple[int, ...] = (32, 64)
     kernel: int = 3
     dropout: float = 0.5
-    train: TrainConfig = field(default_factory=_seed003_train)
+    train: TrainConfig = field(default_factory=seed003_train)
 
 
 @dataclass(frozen=True)
