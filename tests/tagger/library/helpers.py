@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from tagger.engine import TrackFailure, TrackResult
-from tests.support import FORMATS, tone, write_audio
+from tests.support import FORMATS, REPO_ROOT, tone, write_audio
 
 LABELS = ["blues", "jazz", "rock"]
 
@@ -82,3 +84,32 @@ def classified(tmp_path, music):
         scan(lib, [music])
         classify_library(lib, FakeClassifier())
         yield lib
+
+
+# A child with the library open and ``report`` as its progress: it prints each count and, at the
+# count it was given, waits to be killed, so the kill lands at that point however slowly the parent
+# is scheduled.
+_KILLED_CHILD = """
+import sys, time
+from tagger.library import classify_library, open_library, write_library
+from tests.tagger.library.helpers import FakeClassifier
+lib = open_library(sys.argv[1])
+def report(done, total):
+    print(done, flush=True)
+    if done >= int(sys.argv[2]):
+        time.sleep(600)
+{call}
+"""
+
+
+def kill_mid_run(call: str, db: Path, at: int) -> None:
+    """Run ``call`` (a library job given ``progress=report``) in a child process on the catalogue
+    ``db`` and kill it once it has reported ``at`` items."""
+    proc = subprocess.Popen([sys.executable, "-c", _KILLED_CHILD.format(call=call), str(db), str(at)],
+                            cwd=REPO_ROOT, stdout=subprocess.PIPE, text=True)
+    for line in proc.stdout:
+        if int(line) >= at:
+            proc.kill()
+            break
+    proc.wait()
+    assert proc.returncode < 0, "the job finished before it was killed"

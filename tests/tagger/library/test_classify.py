@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import threading
 
 import pytest
@@ -20,8 +18,12 @@ from tagger.library import (
     open_library,
     scan,
 )
-from tests.support import REPO_ROOT
-from tests.tagger.library.helpers import FakeClassifier, genre_of, make_wavs
+from tests.tagger.library.helpers import (
+    FakeClassifier,
+    genre_of,
+    kill_mid_run,
+    make_wavs,
+)
 
 
 @pytest.fixture
@@ -87,30 +89,8 @@ def test_cancel_stops_early_and_the_next_run_resumes(lib):
     assert count(lib, Prediction) == 12
 
 
-# The child reports each track and, at the ninth, waits to be killed: the kill lands between two
-# commits however slowly the parent is scheduled.
-KILLED_CLASSIFY = """
-import sys, time
-from tagger.library import classify_library, open_library
-from tests.tagger.library.helpers import FakeClassifier
-lib = open_library(sys.argv[1])
-def report(done, total):
-    print(done, flush=True)
-    if done >= 9:
-        time.sleep(600)
-classify_library(lib, FakeClassifier(), commit_every=4, progress=report)
-"""
-
-
 def test_a_killed_run_loses_at_most_one_batch_and_resumes(lib):
-    proc = subprocess.Popen([sys.executable, "-c", KILLED_CLASSIFY, str(lib.path)], cwd=REPO_ROOT,
-                            stdout=subprocess.PIPE, text=True)
-    for line in proc.stdout:
-        if int(line) >= 9:
-            proc.kill()
-            break
-    proc.wait()
-    assert proc.returncode < 0  # killed, not finished
+    kill_mid_run("classify_library(lib, FakeClassifier(), commit_every=4, progress=report)", lib.path, at=9)
     saved = count(lib, Prediction)
     assert 8 <= saved < 12  # batches of 4: what was committed before the kill survives
     assert classify_library(lib, FakeClassifier()).classified == 12 - saved

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 
 import mutagen
 import numpy as np
@@ -30,11 +28,12 @@ from tagger.library import (
     write_library,
 )
 from tagger.tags import read_tags
-from tests.support import FORMATS, REPO_ROOT
+from tests.support import FORMATS
 from tests.tagger.library.helpers import (  # noqa: F401  (fixtures)
     FakeClassifier,
     classified,
     genre_of,
+    kill_mid_run,
     library_template,
     make_wavs,
     music,
@@ -203,19 +202,6 @@ def test_unclassified_library_says_so(tmp_path, music):
 
 # --- a writer killed mid-run -----------------------------------------------------------------
 
-# The child reports each file and, at the twelfth (inside its second batch of 8), waits to be
-# killed: the kill lands between journaling a batch and finishing it however slowly the parent runs.
-KILLED_WRITE = """
-import sys, time
-from tagger.library import open_library, write_library
-lib = open_library(sys.argv[1])
-def report(done, total):
-    print(done, flush=True)
-    if done >= 12:
-        time.sleep(600)
-write_library(lib, commit_every=8, progress=report)
-"""
-
 
 def test_killed_writer_leaves_journal_and_files_consistent(tmp_path):
     files = make_wavs(tmp_path / "music", 30)
@@ -224,14 +210,8 @@ def test_killed_writer_leaves_journal_and_files_consistent(tmp_path):
     with open_library(tmp_path / "lib.db") as lib:
         scan(lib, [tmp_path / "music"])
         classify_library(lib, FakeClassifier())
-    proc = subprocess.Popen([sys.executable, "-c", KILLED_WRITE, str(tmp_path / "lib.db")], cwd=REPO_ROOT,
-                            stdout=subprocess.PIPE, text=True)
-    for line in proc.stdout:
-        if int(line) >= 12:
-            proc.kill()
-            break
-    proc.wait()
-    assert proc.returncode < 0
+    # killed at the twelfth file, inside its second batch of 8
+    kill_mid_run("write_library(lib, commit_every=8, progress=report)", tmp_path / "lib.db", at=12)
 
     with open_library(tmp_path / "lib.db") as lib:
         with lib.session() as session:
