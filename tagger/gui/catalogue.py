@@ -16,7 +16,7 @@ from sqlalchemy import String, and_, case, cast, false, func, or_, select
 from sqlalchemy.sql import ColumnElement, Select
 
 from tagger.library import Library, Prediction, Track, TrackStatus, WindowPrediction, active_model, confirm_genres
-from tagger.library.tracks import BATCH
+from tagger.library.db import among
 
 #: Review states a row can be in, as the status filter offers them (key -> title).
 STATUSES: dict[str, str] = {
@@ -157,7 +157,7 @@ def rows(lib: Library, ids: Sequence[int]) -> dict[int, Row]:
     joined = and_(Prediction.track_id == Track.id, Prediction.model_id == model_id)
     query = (select(Track.id, Track.path, Track.title, Track.artist, Track.album, Track.genres,
                     Track.confirmed_genres, Track.status, Track.error, Prediction.genre, Prediction.confidence)
-             .outerjoin(Prediction, joined).where(Track.id.in_(list(ids))))
+             .outerjoin(Prediction, joined).where(among(Track.id, ids)))
     with lib.session() as session:
         return {r[0]: Row(*r[:5], list(r[5] or []), r[6], *r[7:]) for r in session.execute(query)}
 
@@ -179,7 +179,6 @@ def accept_predictions(lib: Library, track_ids: Iterable[int], min_confidence: f
                        keep_confirmed: bool = True) -> int:
     """Confirm the active model's top genre for ``track_ids`` whose confidence is at least
     ``min_confidence``; ``keep_confirmed`` leaves the user's own choices alone. Returns how many."""
-    ids = list(track_ids)
     by_genre: dict[str, list[int]] = defaultdict(list)
     with lib.session() as session:
         model = active_model(session)
@@ -190,9 +189,8 @@ def accept_predictions(lib: Library, track_ids: Iterable[int], min_confidence: f
                         Track.status == TrackStatus.OK))
         if keep_confirmed:
             query = query.where(Track.confirmed_genres.is_(None))
-        for start in range(0, len(ids), BATCH):  # SQLite caps the number of bound parameters
-            for track_id, genre in session.execute(query.where(Prediction.track_id.in_(ids[start:start + BATCH]))):
-                by_genre[genre].append(track_id)
+        for track_id, genre in session.execute(query.where(among(Prediction.track_id, track_ids))):
+            by_genre[genre].append(track_id)
     for genre, accepted in by_genre.items():
         confirm_genres(lib, accepted, [genre])
     return sum(len(v) for v in by_genre.values())

@@ -15,7 +15,7 @@ import numpy as np
 from sqlalchemy import exists, select, update
 from sqlalchemy.orm import Session
 
-from tagger.library.db import Library
+from tagger.library.db import Library, among
 from tagger.library.models import Model, Prediction, Track, TrackStatus, WindowPrediction, utcnow
 from tagger.library.progress import Cancel, Progress, is_cancelled, report
 
@@ -62,7 +62,7 @@ def _unclassified(session: Session, model_id: int, limit_to: Iterable[int] | Non
     done = exists().where(Prediction.track_id == Track.id, Prediction.model_id == model_id)
     query = select(Track.id, Track.path).where(Track.status == TrackStatus.OK, ~done).order_by(Track.id)
     if limit_to is not None:
-        query = query.where(Track.id.in_(list(limit_to)))
+        query = query.where(among(Track.id, limit_to))
     return [(tid, path) for tid, path in session.execute(query)]
 
 

@@ -7,12 +7,13 @@ step at a time by ``MIGRATIONS``; a database newer than the app is refused rathe
 
 from __future__ import annotations
 
+import json
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine, create_engine, event, inspect
+from sqlalchemy import ColumnElement, Connection, Engine, create_engine, event, func, inspect, select
 from sqlalchemy.orm import Session
 
 from tagger.library.models import Base
@@ -25,6 +26,13 @@ MIGRATIONS: dict[int, Callable[[Connection], None]] = {}
 
 class LibraryError(Exception):
     """The catalogue cannot be used as asked; the message is meant for the user."""
+
+
+def among(column: ColumnElement, values: Iterable[int | str]) -> ColumnElement[bool]:
+    """``column IN values`` with the values bound as one JSON parameter, so a selection of any size
+    stays under SQLite's cap on bound parameters (32,766 in most builds, 999 in old ones)."""
+    each = func.json_each(json.dumps(list(values))).table_valued("value")
+    return column.in_(select(each.c.value))
 
 
 def default_db_path() -> Path:

@@ -17,7 +17,7 @@ from typing import TypeVar
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from tagger.library.db import Library, LibraryError
+from tagger.library.db import Library, LibraryError, among
 from tagger.library.models import EditStatus, TagEdit, Track, WriteSession, local_time, utcnow
 from tagger.library.progress import Cancel, Progress, is_cancelled, report
 from tagger.tags import (
@@ -206,7 +206,7 @@ def list_sessions(lib: Library) -> list[SessionSummary]:
 
 def _edits_to_undo(session: Session, session_id: int | None, track_ids: Iterable[int] | None) -> list[TagEdit]:
     if track_ids is not None:
-        open_edits = _revertible().where(TagEdit.track_id.in_(list(track_ids))).subquery()
+        open_edits = _revertible().where(among(TagEdit.track_id, track_ids)).subquery()
         newest = select(func.max(open_edits.c.id)).group_by(open_edits.c.track_id)
         return list(session.scalars(select(TagEdit).where(TagEdit.id.in_(newest)).order_by(TagEdit.id.desc())))
     if session_id is None:

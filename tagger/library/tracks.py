@@ -7,26 +7,21 @@ from pathlib import Path
 
 from sqlalchemy import select, update
 
-from tagger.library.db import Library
+from tagger.library.db import Library, among
 from tagger.library.models import Track
-
-# Ids per ``IN (...)`` statement: well under the bound-parameter limit of any SQLite build.
-BATCH = 500
 
 
 def track_ids_for(lib: Library, paths: Iterable[Path | str]) -> dict[str, int | None]:
     """The catalogue id of each given file (``None`` if unknown), matched on its absolute path."""
     wanted = {str(Path(p).expanduser().resolve()): None for p in paths}
     with lib.session() as session:
-        found = dict(session.execute(select(Track.path, Track.id).where(Track.path.in_(list(wanted)))).all())
+        found = dict(session.execute(select(Track.path, Track.id).where(among(Track.path, wanted))).all())
     return {p: found.get(p) for p in wanted}
 
 
 def confirm_genres(lib: Library, track_ids: Iterable[int], genres: list[str] | None) -> None:
     """Record the user's own genres for tracks (``None`` forgets them). Confirmed genres win over
     predictions when writing tags and in the taste profile, and label the user's data for training."""
-    ids = list(track_ids)
-    with lib.session() as session:  # one transaction, in statements under SQLite's bound-parameter cap
-        for start in range(0, len(ids), BATCH):
-            session.execute(update(Track).where(Track.id.in_(ids[start:start + BATCH])).values(confirmed_genres=genres))
+    with lib.session() as session:
+        session.execute(update(Track).where(among(Track.id, track_ids)).values(confirmed_genres=genres))
         session.commit()

@@ -15,7 +15,7 @@ from typing import Literal
 from sqlalchemy import and_, or_, select
 
 from tagger.library.classify import active_model
-from tagger.library.db import Library, LibraryError
+from tagger.library.db import Library, LibraryError, among
 from tagger.library.journal import Change, EditReport, Skip, reconcile, run_changes
 from tagger.library.models import Prediction, Track, TrackStatus, WriteSession
 from tagger.library.progress import Cancel, Progress
@@ -78,7 +78,7 @@ def write_library(lib: Library, policy: WritePolicy = WritePolicy(), *, dry_run:
                         or_(Prediction.id.is_not(None), Track.confirmed_genres.is_not(None)))
                  .order_by(Track.path))
         if track_ids is not None:
-            query = query.where(Track.id.in_(list(track_ids)))
+            query = query.where(among(Track.id, track_ids))
         candidates = session.execute(query).all()
         if not candidates and model is None:
             raise LibraryError("no predictions yet: run classify first")

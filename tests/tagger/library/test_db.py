@@ -1,14 +1,29 @@
-"""The catalogue file: WAL mode, default location, schema version, backup before migrating."""
+"""The catalogue file: WAL mode, default location, schema version, backup before migrating, and
+selections of any size."""
 
 from __future__ import annotations
 
 import sqlite3
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, func, select, text
+from sqlalchemy.exc import OperationalError
 
 import tagger.library.db as db
-from tagger.library import SCHEMA_VERSION, LibraryError, Track, default_db_path, open_library
+from tagger.gui.catalogue import accept_predictions, rows
+from tagger.library import (
+    SCHEMA_VERSION,
+    LibraryError,
+    Track,
+    classify_library,
+    confirm_genres,
+    default_db_path,
+    open_library,
+    track_ids_for,
+    undo,
+    write_library,
+)
+from tests.tagger.library.helpers import LABELS, FakeClassifier, genre_of
 
 
 def test_new_catalogue_uses_wal_and_records_its_schema_version(tmp_path):
@@ -66,3 +81,33 @@ def test_some_other_sqlite_file_is_refused(tmp_path):
     conn.close()
     with pytest.raises(LibraryError, match="not a genre-tagger library"):
         open_library(path)
+
+
+def test_selections_beyond_sqlites_bound_parameter_cap(tmp_path):
+    """Every query over a selection binds it as one parameter: 1,500 ids pass a build capped at
+    999 bound parameters, where ``IN (?, ?, …)`` fails."""
+    paths = [f"/music/{LABELS[i % 3]}-{i:04d}.flac" for i in range(1500)]
+    with open_library(tmp_path / "lib.db") as lib:
+        with lib.session() as session:
+            session.add_all(Track(path=p, size=1, mtime_ns=1) for p in paths)
+            session.commit()
+        event.listen(lib.engine, "connect",
+                     lambda conn, _: conn.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 999))
+        lib.engine.dispose()  # new connections carry the cap
+        ids = track_ids_for(lib, [*paths, "/music/unknown.flac"])
+        assert ids.pop("/music/unknown.flac") is None and list(ids) == paths and None not in ids.values()
+        with lib.session() as session, pytest.raises(OperationalError, match="too many SQL variables"):
+            session.execute(select(Track).where(Track.id.in_(list(ids.values()))))
+
+        assert classify_library(lib, FakeClassifier(), track_ids=ids.values()).classified == 1500
+        assert len(rows(lib, list(ids.values()))) == 1500
+        assert accept_predictions(lib, ids.values()) == 1500
+        with lib.session() as session:
+            confirmed = dict(session.execute(select(Track.path, Track.confirmed_genres)).all())
+        assert confirmed == {p: [genre_of(p.rsplit("/", 1)[1])] for p in paths}
+        confirm_genres(lib, ids.values(), None)
+        with lib.session() as session:
+            assert session.scalar(select(func.count()).where(Track.confirmed_genres.is_not(None))) == 0
+        # the files do not exist: a dry run finds all 1,500 selected tracks and reports each unreadable
+        assert len(write_library(lib, dry_run=True, track_ids=ids.values()).failed) == 1500
+        assert undo(lib, track_ids=ids.values()).changes == []  # nothing written, nothing to revert
