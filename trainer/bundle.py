@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import inspect
 import json
+import math
 import shutil
 import tempfile
 import zipfile
@@ -20,35 +22,56 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from safetensors import SafetensorError
 
 from trainer import __version__
 from trainer.features import FeaturePipeline
+from trainer.features import available as features_available
 from trainer.features import make as make_pipeline
+from trainer.features import pipeline_class
+from trainer.methods import UnknownMethod
 from trainer.methods import create as create_method
+from trainer.methods import get as method_spec
 from trainer.methods.base import Method
 
 FORMAT_VERSION = 1
 MANIFEST = "bundle.json"
 # File kinds a bundle may hold: data-only formats, plus its model card and figures.
 SAFE_SUFFIXES = frozenset({".json", ".safetensors", ".ubj", ".skops", ".md", ".png", ".txt"})
-# skops refuses any type not listed as trusted; these prefixes cover scikit-learn's estimators
-# and numpy's scalar and array types, and nothing that can call arbitrary code.
-_SKOPS_TRUSTED_PREFIXES = ("sklearn.", "numpy.")
+# skops trusts scikit-learn's estimators and numpy's arrays by itself; beyond those, exactly the
+# types that the shipped skops methods (random forests, k-NN) store are allowed. A prefix such as
+# "numpy." would also admit functions (numpy.testing's ``runstring`` executes a string), so only
+# whole names are listed.
+SKOPS_TRUSTED_TYPES = frozenset({
+    "sklearn.tree._tree.Tree",
+    "sklearn.neighbors._kd_tree.KDTree",
+    "sklearn.neighbors._ball_tree.BallTree",
+    "sklearn.metrics._dist_metrics.EuclideanDistance64",
+})
 
 
 class BundleError(Exception):
     """A bundle that cannot or must not be loaded; the message says why."""
 
 
-def load_skops(path: Path):
-    """Load a scikit-learn model from a skops file, refusing every type outside the allow-list."""
+def load_skops(path: Path, n_labels: int):
+    """A scikit-learn classifier from a skops file, refusing every type outside the allow-list
+    and any model whose classes do not index the bundle's ``n_labels`` labels."""
     import skops.io
 
-    untrusted = skops.io.get_untrusted_types(file=path)
-    refused = [t for t in untrusted if not t.startswith(_SKOPS_TRUSTED_PREFIXES)]
+    try:
+        untrusted = skops.io.get_untrusted_types(file=path)
+    except Exception as exc:  # skops raises bare TypeError/KeyError/BadZipFile on damaged files
+        raise BundleError(f"{path.name} is not a readable skops file ({exc})") from None
+    refused = sorted(set(untrusted) - SKOPS_TRUSTED_TYPES)
     if refused:
         raise BundleError(f"{path.name} asks for types that are not allowed: {', '.join(refused)}")
-    return skops.io.load(path, trusted=untrusted)
+    model = skops.io.load(path, trusted=untrusted)
+    classes = np.asarray(getattr(model, "classes_", []))
+    if classes.dtype.kind not in "iu" or not len(classes) or classes.min() < 0 or classes.max() >= n_labels:
+        raise BundleError(f"{path.name} predicts classes {classes.tolist()[:12]}, which do not fit the "
+                          f"{n_labels} labels of {MANIFEST}")
+    return model
 
 
 @dataclass
@@ -162,21 +185,89 @@ def _unzip(path: Path) -> Path:
     return manifests[0].parent
 
 
+def _number(value: Any, what: str, *, integer: bool = False, low: float = 0.0, high: float = float("inf")) -> None:
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if not ok or (integer and value != int(value)) or not low < value <= high:
+        kind = "a whole number" if integer else "a number"
+        raise BundleError(f"{MANIFEST}: {what} must be {kind} in ({low:g}, {high:g}], not {value!r}")
+
+
+def _check_manifest(meta: Any) -> None:
+    """Every field the loader and the tagger read, with the type they expect; a tampered or
+    damaged manifest fails here with one sentence instead of deep inside a model."""
+    if not isinstance(meta, dict):
+        raise BundleError(f"{MANIFEST} must hold a JSON object")
+    if meta.get("format_version") != FORMAT_VERSION:
+        raise BundleError(f"bundle format {meta.get('format_version')!r} is not supported (expected {FORMAT_VERSION})")
+    missing = [k for k in ("id", "method", "config", "labels", "sample_rate", "pipeline", "weights") if k not in meta]
+    if missing:
+        raise BundleError(f"{MANIFEST} lacks {', '.join(missing)}")
+    for key in ("id", "method"):
+        if not isinstance(meta[key], str) or not meta[key]:
+            raise BundleError(f"{MANIFEST}: {key} must be a non-empty string")
+    labels = meta["labels"]
+    if (not isinstance(labels, list) or len(labels) < 2 or len(set(map(str, labels))) != len(labels)
+            or not all(isinstance(x, str) and x.strip() for x in labels)):
+        raise BundleError(f"{MANIFEST}: labels must be a list of at least two distinct, non-empty names")
+    _number(meta["sample_rate"], "sample_rate", integer=True, low=999, high=384000)
+    window = meta.setdefault("window", {"length_s": 30.0, "hop_s": 30.0})
+    if not isinstance(window, dict):
+        raise BundleError(f"{MANIFEST}: window must be an object with length_s and hop_s")
+    for key in ("length_s", "hop_s"):
+        _number(window.get(key), f"window.{key}", high=24 * 3600)
+    pipeline = meta["pipeline"]
+    if not isinstance(pipeline, dict) or not isinstance(pipeline.get("name"), str) \
+            or not isinstance(pipeline.get("params", {}), dict):
+        raise BundleError(f"{MANIFEST}: pipeline must be an object with a name and a params object")
+    if not isinstance(meta["config"], dict):
+        raise BundleError(f"{MANIFEST}: config must be an object")
+    if not isinstance(meta["weights"], list) or not all(isinstance(w, str) for w in meta["weights"]):
+        raise BundleError(f"{MANIFEST}: weights must be a list of file names")
+
+
 def read_manifest(path: Path) -> dict[str, Any]:
     """``bundle.json`` of a bundle folder, validated for the fields the tagger relies on."""
     manifest = Path(path) / MANIFEST
     if not manifest.is_file():
         raise BundleError(f"{path} is not a model bundle (no {MANIFEST})")
     try:
-        meta = json.loads(manifest.read_text())
-    except json.JSONDecodeError as exc:
+        meta = json.loads(manifest.read_bytes())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise BundleError(f"{manifest} is not valid JSON: {exc}") from None
-    if meta.get("format_version") != FORMAT_VERSION:
-        raise BundleError(f"bundle format {meta.get('format_version')!r} is not supported (expected {FORMAT_VERSION})")
-    missing = [k for k in ("id", "method", "config", "labels", "sample_rate", "pipeline", "weights") if k not in meta]
-    if missing:
-        raise BundleError(f"{MANIFEST} lacks {', '.join(missing)}")
+    _check_manifest(meta)
     return meta
+
+
+def _same_kind(default: Any, value: Any) -> bool:
+    """Whether ``value`` read from JSON can stand where ``default`` stands (int for float is fine)."""
+    if default is None or value is None:
+        return True
+    if isinstance(default, bool) or isinstance(value, bool):
+        return isinstance(default, bool) and isinstance(value, bool)
+    if isinstance(default, (int, float)):
+        return isinstance(value, (int, float)) and (isinstance(default, float) or value == int(value))
+    if isinstance(default, (tuple, list)):
+        return isinstance(value, (tuple, list))
+    return isinstance(value, type(default))
+
+
+def _build_pipeline(description: dict[str, Any]) -> FeaturePipeline:
+    """The pipeline a manifest names, with every parameter checked against the pipeline's own
+    keyword defaults, so junk values fail here rather than midway through a batch."""
+    name, params = description["name"], description.get("params", {})
+    if name not in features_available():
+        raise BundleError(f"{MANIFEST} names the feature pipeline {name!r}, which this version does not have")
+    signature = inspect.signature(pipeline_class(name))
+    for key, value in params.items():
+        parameter = signature.parameters.get(key)
+        if parameter is None or parameter.kind is not parameter.KEYWORD_ONLY and parameter.kind is not parameter.POSITIONAL_OR_KEYWORD:
+            raise BundleError(f"{MANIFEST}: pipeline {name!r} has no parameter {key!r}")
+        if parameter.default is not parameter.empty and not _same_kind(parameter.default, value):
+            raise BundleError(f"{MANIFEST}: pipeline parameter {key}={value!r} is not of the kind {parameter.default!r} is")
+    try:
+        return make_pipeline(name, **params)
+    except (TypeError, ValueError) as exc:
+        raise BundleError(f"{MANIFEST}: pipeline {name!r} refuses its parameters: {exc}") from None
 
 
 def _config_overrides(config: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -189,6 +280,26 @@ def _config_overrides(config: dict[str, Any], prefix: str = "") -> dict[str, Any
     return flat
 
 
+def _create_method(meta: dict[str, Any], device: str) -> Method:
+    overrides = _config_overrides(meta["config"])
+    if "train.device" in overrides:
+        overrides["train.device"] = device
+    try:
+        spec = method_spec(meta["method"])
+        defaults = _config_overrides(_jsonable(spec.config))
+    except UnknownMethod:
+        raise BundleError(f"bundle was made by the method {meta['method']!r}, which this version does not know") from None
+    for key, value in overrides.items():
+        if key not in defaults:
+            raise BundleError(f"bundle was made with a setting this version does not know: {key}")
+        if not _same_kind(defaults[key], value):
+            raise BundleError(f"{MANIFEST}: setting {key}={value!r} is not of the kind {defaults[key]!r} is")
+    try:
+        return create_method(meta["method"], meta["labels"], **overrides)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise BundleError(f"{MANIFEST}: the method refuses its settings: {exc}") from None
+
+
 def load(path: Path | str, device: str = "cpu") -> LoadedBundle:
     """Load a bundle folder or zip exported by ``export``; raises ``BundleError`` if unsafe or broken."""
     path = Path(path)
@@ -197,13 +308,16 @@ def load(path: Path | str, device: str = "cpu") -> LoadedBundle:
     folder = _unzip(path) if path.is_file() and zipfile.is_zipfile(path) else path
     meta = read_manifest(folder)
     _check_files(folder, meta)
-    overrides = _config_overrides(meta["config"])
-    if "train.device" in overrides:
-        overrides["train.device"] = device
+    method = _create_method(meta, device)
+    pipeline = _build_pipeline(meta["pipeline"])
+    if pipeline.sample_rate != meta["sample_rate"]:
+        raise BundleError(f"{MANIFEST} says {meta['sample_rate']} Hz but its pipeline reads "
+                          f"{pipeline.sample_rate} Hz; the model would be fed the wrong rate")
     try:
-        method = create_method(meta["method"], meta["labels"], **overrides)
-    except KeyError as exc:
-        raise BundleError(f"bundle was made by a method or setting this version does not know: {exc}") from None
-    method.load_weights(folder)
-    pipeline = make_pipeline(meta["pipeline"]["name"], **meta["pipeline"].get("params", {}))
+        method.load_weights(folder)
+    except BundleError:
+        raise
+    except (OSError, RuntimeError, ValueError, KeyError, TypeError, SafetensorError) as exc:
+        raise BundleError(f"the weights in {folder.name} are damaged or do not fit {MANIFEST}: "
+                          f"{str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__}") from None
     return LoadedBundle(path, meta, method, pipeline)

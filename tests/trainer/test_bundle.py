@@ -1,3 +1,4 @@
+import hashlib
 import json
 import pickle
 import shutil
@@ -83,7 +84,7 @@ def test_skops_refuses_types_outside_the_allow_list(tmp_path):
     path = tmp_path / "model.skops"
     skops.io.dump({"f": shutil.rmtree}, path)
     with pytest.raises(bundle.BundleError, match="not allowed"):
-        bundle.load_skops(path)
+        bundle.load_skops(path, 10)
 
 
 def test_zip_entries_outside_the_bundle_are_refused(tmp_path):
@@ -115,3 +116,97 @@ def test_export_refuses_to_overwrite(tmp_path, table):
     bundle.export(tmp_path / "b", method, make("gtzan-csv"), metrics={}, training_data="x")
     with pytest.raises(bundle.BundleError, match="not empty"):
         bundle.export(tmp_path / "b", method, make("gtzan-csv"), metrics={}, training_data="x")
+
+
+def _json_node(value) -> dict:
+    return {"__class__": type(value).__name__, "__module__": "builtins", "__loader__": "JsonNode",
+            "content": json.dumps(value), "is_json": True, "__id__": id(value)}
+
+
+def _skops_calling(module: str, function: str, code: str, path) -> None:
+    """A skops file whose reduce node calls ``module.function(code, {})`` when loaded."""
+    empty = {"__class__": "dict", "__module__": "builtins", "__loader__": "DictNode", "content": {},
+             "key_types": {"__class__": "list", "__module__": "builtins", "__loader__": "ListNode", "content": []},
+             "__id__": 2}
+    schema = {"__class__": function, "__module__": module, "__loader__": "ConstructorFromReduceNode",
+              "content": {"__class__": "tuple", "__module__": "builtins", "__loader__": "TupleNode",
+                          "content": [_json_node(code), empty]},
+              "__id__": 1, "protocol": 2, "_skops_version": "0.10"}
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("schema.json", json.dumps(schema))
+
+
+def test_a_skops_reduce_node_calling_a_numpy_function_never_runs(tmp_path, table):
+    import skops.io
+
+    marker = tmp_path / "pwned"
+    evil = tmp_path / "evil.skops"
+    _skops_calling("numpy.testing._private.utils", "runstring", f"open({str(marker)!r}, 'w').close()", evil)
+    # the crafted file is a real attack: skops itself would run it if told to trust the type
+    assert skops.io.get_untrusted_types(file=evil) == ["numpy.testing._private.utils.runstring"]
+    with pytest.raises(bundle.BundleError, match="not allowed.*runstring"):
+        bundle.load_skops(evil, 10)
+    # inside a bundle, with the checksum recomputed as an attacker would
+    folder = bundle.export(tmp_path / "b", trained("rf", table, n_estimators=3), make("gtzan-csv"),
+                           metrics={}, training_data="x")
+    shutil.copy(evil, folder / "model.skops")
+    meta = json.loads((folder / "bundle.json").read_text())
+    meta["weights_sha256"] = hashlib.sha256(b"".join((folder / n).read_bytes() for n in sorted(meta["weights"]))).hexdigest()
+    (folder / "bundle.json").write_text(json.dumps(meta))
+    with pytest.raises(bundle.BundleError, match="not allowed"):
+        bundle.load(folder)
+    del meta["weights_sha256"]
+    (folder / "bundle.json").write_text(json.dumps(meta))
+    with pytest.raises(bundle.BundleError, match="not allowed"):
+        bundle.load(folder)
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize("name, overrides", [("xgboost", {"n_estimators": 3}), ("rf", {"n_estimators": 3}),
+                                             ("feature-nn", {"train.epochs": 1})])
+def test_a_pickle_in_every_weights_slot_is_refused_and_never_runs(tmp_path, table, name, overrides):
+    folder = bundle.export(tmp_path / "b", trained(name, table, **overrides), make("gtzan-csv"),
+                           metrics={}, training_data="x")
+    marker = tmp_path / "pwned"
+    meta = json.loads((folder / "bundle.json").read_text())
+    for slot in meta["weights"]:
+        original = (folder / slot).read_bytes()
+        (folder / slot).write_bytes(pickle.dumps(Payload(str(marker))))
+        meta["weights_sha256"] = hashlib.sha256(b"".join((folder / n).read_bytes() for n in sorted(meta["weights"]))).hexdigest()
+        (folder / "bundle.json").write_text(json.dumps(meta))
+        with pytest.raises(bundle.BundleError, match="damaged|not a readable"):
+            bundle.load(folder)
+        (folder / slot).write_bytes(original)
+    assert not marker.exists()
+
+
+TAMPERED = {
+    "fewer labels than the model predicts": (lambda m: m.update(labels=m["labels"][:-1]), "do not fit"),
+    "labels not a list": (lambda m: m.update(labels="rock"), "labels must be"),
+    "repeated labels": (lambda m: m.update(labels=[m["labels"][0]] * len(m["labels"])), "distinct"),
+    "sample rate as text": (lambda m: m.update(sample_rate="22050"), "sample_rate must be"),
+    "sample rate not the pipeline's": (lambda m: m.update(sample_rate=16000), "wrong rate"),
+    "negative window": (lambda m: m.update(window={"length_s": -30, "hop_s": 30}), "window.length_s"),
+    "unknown pipeline": (lambda m: m.update(pipeline={"name": "eval", "params": {}}), "does not have"),
+    "junk pipeline parameter": (lambda m: m["pipeline"]["params"].update(engine=[1, 2]), "not of the kind"),
+    "unknown pipeline parameter": (lambda m: m["pipeline"]["params"].update(path="/etc"), "no parameter"),
+    "rejected pipeline value": (lambda m: m["pipeline"]["params"].update(engine="gpu-magic"), "refuses"),
+    "junk setting": (lambda m: m["config"].update(n_estimators="many"), "not of the kind"),
+    "unknown setting": (lambda m: m["config"].update(exec="x"), "does not know"),
+    "unknown method": (lambda m: m.update(method="os.system"), "does not know"),
+    "no weights list": (lambda m: m.update(weights="model.ubj"), "weights must be"),
+    "newer format": (lambda m: m.update(format_version=99), "not supported"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(TAMPERED))
+def test_a_tampered_manifest_gives_one_clear_error(tmp_path, table, case):
+    folder = bundle.export(tmp_path / "b", trained("xgboost", table, n_estimators=3), make("gtzan-csv"),
+                           metrics={}, training_data="x")
+    meta = json.loads((folder / "bundle.json").read_text())
+    change, message = TAMPERED[case]
+    change(meta)
+    (folder / "bundle.json").write_text(json.dumps(meta))
+    with pytest.raises(bundle.BundleError, match=message) as caught:
+        bundle.load(folder)
+    assert "\n" not in str(caught.value) and len(str(caught.value)) < 300

@@ -67,11 +67,15 @@ def available() -> list[str]:
     return sorted(_REGISTRY)
 
 
-def make(name: str, **params: Any) -> FeaturePipeline:
-    """Build the pipeline registered as ``name`` with ``params``."""
+def pipeline_class(name: str) -> type[FeaturePipeline]:
+    """The class registered as ``name``."""
     _load_all()
     try:
-        cls = _REGISTRY[name]
+        return _REGISTRY[name]
     except KeyError:
         raise KeyError(f"unknown feature pipeline {name!r}; known: {', '.join(sorted(_REGISTRY))}") from None
-    return cls(**params)
+
+
+def make(name: str, **params: Any) -> FeaturePipeline:
+    """Build the pipeline registered as ``name`` with ``params``."""
+    return pipeline_class(name)(**params)

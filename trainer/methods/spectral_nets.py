@@ -167,7 +167,7 @@ class ForestMeanMethod(Method):
     def load_weights(self, folder: Path) -> None:
         from trainer.bundle import load_skops
 
-        self.model = load_skops(Path(folder) / self.model_file)
+        self.model = load_skops(Path(folder) / self.model_file, len(self.labels))
 
 
 for _name, _config, _summary in (

@@ -75,7 +75,7 @@ class SklearnMethod(TableMethod):
     def load_model(self, folder: Path) -> None:
         from trainer.bundle import load_skops
 
-        self.model = load_skops(folder / self.model_file)
+        self.model = load_skops(folder / self.model_file, len(self.labels))
 
 
 class BoostMethod(TableMethod):
@@ -106,6 +106,9 @@ class BoostMethod(TableMethod):
 
         self.model = XGBClassifier()
         self.model.load_model(folder / self.model_file)
+        if self.model.n_classes_ != len(self.labels):
+            raise ValueError(f"the booster predicts {self.model.n_classes_} classes, the manifest names "
+                             f"{len(self.labels)} labels")
 
 
 def _csv_spec(name: str, family: type[TableMethod], config, summary: str, published: float) -> MethodSpec:
