@@ -156,7 +156,7 @@ def _pack(items: list[tuple[bytes, bytes]]) -> bytes:
 
 
 def read_info(path: Path) -> dict[bytes, bytes] | None:
-    """The raw items of the WAV file's ``LIST``/``INFO`` chunk; ``None`` when it has none.
+    """The raw items of the WAV file's ``LIST``/``INFO`` chunk, in file order; ``None`` when it has none.
 
     Reading is lenient (chunks that run past the end are ignored): reading never changes a file.
     """
@@ -213,12 +213,12 @@ def _splice(handle: BinaryIO, start: int, end: int, new: bytes) -> None:
     handle.write(new)
 
 
-def set_info(path: Path, item_id: bytes, value: bytes | None, *, drop_if_empty: bool) -> None:
+def set_info(path: Path, item_id: bytes, value: bytes | None, *, drop_if_empty: bool, at: int | None = None) -> None:
     """Set (or with ``None`` remove) one INFO item of the WAV file at ``path``, in place.
 
-    Other items keep their bytes and order; a new item goes last, a new ``LIST`` chunk last in the
-    file. With ``drop_if_empty`` a list left with no items is removed. ``path`` must be a prepared
-    copy (this moves bytes in place) of a file ``layout`` accepted.
+    Other items keep their bytes and order; a new item goes to position ``at`` (default last), a
+    new ``LIST`` chunk last in the file. With ``drop_if_empty`` a list left with no items is
+    removed. ``path`` must be a prepared copy (this moves bytes in place) of a file ``layout`` accepted.
     """
     found = layout(path)
     with open(path, "r+b") as handle:
@@ -232,13 +232,13 @@ def set_info(path: Path, item_id: bytes, value: bytes | None, *, drop_if_empty: 
             handle.seek(chunk.data_offset + 4)
             items = _items(handle.read(chunk.size - 4))
             start, end = chunk.offset, min(chunk.end, found.file_size)
-        at = next((i for i, (key, _) in enumerate(items) if key == item_id), None)
-        if value is None and at is not None:
-            del items[at]
-        elif value is not None and at is None:
-            items.append((item_id, value))
+        index = next((i for i, (key, _) in enumerate(items) if key == item_id), None)
+        if value is None and index is not None:
+            del items[index]
+        elif value is not None and index is None:
+            items.insert(len(items) if at is None else at, (item_id, value))
         elif value is not None:
-            items[at] = (item_id, value)
+            items[index] = (item_id, value)
         if chunk is not None and not items and drop_if_empty:
             new = b""
         else:

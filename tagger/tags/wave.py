@@ -34,10 +34,12 @@ class WaveFamily(ID3Family):
 
     def genre_state(self, audio: FileType) -> GenreState:
         info = riff.read_info(Path(audio.filename))
-        raw = None if info is None else info.get(riff.INFO_GENRE)
-        # raw bytes as Latin-1 text: JSON-safe and exactly reversible
-        return super().genre_state(audio) | {"INFO": None if info is None else
-                                             {"IGNR": None if raw is None else raw.decode("latin-1")}}
+        if info is None:
+            return super().genre_state(audio) | {"INFO": None}
+        raw = info.get(riff.INFO_GENRE)
+        # raw bytes as Latin-1 text: JSON-safe and exactly reversible; "at": its place in the list
+        return super().genre_state(audio) | {"INFO": {"IGNR": None if raw is None else raw.decode("latin-1"),
+                                                      "at": None if raw is None else list(info).index(riff.INFO_GENRE)}}
 
     def set_genres(self, audio: FileType, genres: list[str], target: Path, id3_version: int) -> None:
         super().set_genres(audio, genres, target, id3_version)
@@ -50,4 +52,4 @@ class WaveFamily(ID3Family):
             return
         info = state["INFO"]
         raw = None if info is None or info["IGNR"] is None else info["IGNR"].encode("latin-1")
-        riff.set_info(target, riff.INFO_GENRE, raw, drop_if_empty=info is None)
+        riff.set_info(target, riff.INFO_GENRE, raw, drop_if_empty=info is None, at=None if info is None else info["at"])
