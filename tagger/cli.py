@@ -206,6 +206,8 @@ def cmd_write(args: argparse.Namespace) -> int:
         print(f"stopped: {report.stopped}; {plural(len(report.changes), 'file')} written before that; {note}")
     elif report.session_id is None:
         print("nothing to write")
+    elif not report.changes:
+        print("no file was written")
     else:
         print(f"{plural(len(report.changes), 'file')} written (session {report.session_id}; "
               f"'genre-tagger undo' reverts it)" + ("; stopped early" if report.cancelled else ""))

@@ -125,12 +125,14 @@ def read_only(path: Path | str) -> bool:
 
 def check_writable(path: Path | str) -> None:
     """Raise ``ReadOnlyFile`` unless ``path`` (the file a link points to) may be rewritten; its
-    folder must be writable too, since the tagged copy is prepared beside the file."""
+    folder must be writable too, since the tagged copy is prepared beside the file. A WAV or AIFF
+    file whose header lies about its size raises ``DamagedFile``: a tag could land in its audio."""
     target = resolved(path)
     if read_only(target):
         raise ReadOnlyFile(path, "file is read-only")
     if read_only(target.parent):
         raise ReadOnlyFile(path, "folder is read-only")
+    riff.check(target)
 
 
 def _rewrite(path: Path, change: Callable[[TagFamily, FileType, Path], None], work: str | None) -> None:
@@ -142,8 +144,6 @@ def _rewrite(path: Path, change: Callable[[TagFamily, FileType, Path], None], wo
     audio, family = opened
     check_writable(path)
     chunked = isinstance(audio, _CHUNKED)
-    if chunked:
-        riff.layout(target)  # a header that lies about the audio's extent: refuse before copying
     work = work or new_work()
     part = part_path(target, work)
     original = target.stat()

@@ -105,6 +105,14 @@ def layout(path: Path) -> Layout:
     return Layout(kind, size, chunks)
 
 
+def check(path: Path) -> None:
+    """``layout``'s checks for a file that starts like a WAV or AIFF file; others pass."""
+    with open(path, "rb") as handle:
+        head = handle.read(12)
+    if any(head[:4] == k.magic and head[8:12] in k.forms for k in _KINDS):
+        layout(path)
+
+
 def _same_bytes(a: BinaryIO, b: BinaryIO, a_chunk: Chunk, b_chunk: Chunk) -> bool:
     if a_chunk.size != b_chunk.size:
         return False

@@ -99,7 +99,7 @@ def finish_interrupted(path: Path | str, work: str) -> bool:
     target = resolved(path)
     try:
         inode = os.stat(target).st_ino
-    except FileNotFoundError:
+    except OSError:  # no file (or none reachable) to complete: whoever reads it next says why
         return False
     back = _back_path(target, work, inode)
     if not back.is_file():
