@@ -235,7 +235,7 @@ def recover(lib: Library, hold: CatalogueHold) -> EditReport:
             discard_scratch(folder, hold.work(""), keep=kept)
         except OSError as exc:
             rep.failed.append(Skip(str(folder), f"could not remove an interrupted write's copies: {_reason(exc)}"))
-    rep.recovered = len(pending)
+    rep.recovered = len(pending) - len(kept)
     return rep
 
 

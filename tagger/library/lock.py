@@ -33,7 +33,10 @@ class CatalogueHold:
 
     def __init__(self, lib: Library) -> None:
         self.path = lib.path
-        info = os.stat(self.path)
+        try:
+            info = os.stat(self.path)
+        except OSError as exc:
+            raise LibraryError(f"the catalogue {self.path} cannot be reached ({exc.strerror})") from exc
         self._identity = (info.st_dev, info.st_ino)
         self.journal_kept = True  # False once the catalogue that holds the journal is gone
         # scratch copies are named by catalogue and edit id: unique across processes and catalogues

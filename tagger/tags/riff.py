@@ -63,6 +63,16 @@ class Layout:
         return next((c for c in self.chunks if c.id == chunk_id), None)
 
 
+def _kind_of(head: bytes) -> _Kind | None:
+    """The container kind a file's first 12 bytes announce, if any."""
+    return next((k for k in _KINDS if len(head) == 12 and head[:4] == k.magic and head[8:12] in k.forms), None)
+
+
+def _name(chunk_id: bytes) -> str:
+    """A chunk id fit for a one-line message, whatever bytes a damaged file holds there."""
+    return "".join(c if c.isprintable() else "?" for c in chunk_id.decode("latin-1")).strip()
+
+
 def _walk(handle: BinaryIO, kind: _Kind, start: int, stop: int) -> Iterator[Chunk]:
     """The chunks between ``start`` and ``stop``, as their headers declare them."""
     offset = start
@@ -84,13 +94,13 @@ def layout(path: Path) -> Layout:
     with open(path, "rb") as handle:
         head = handle.read(12)
         size = handle.seek(0, 2)
-        kind = next((k for k in _KINDS if len(head) == 12 and head[:4] == k.magic and head[8:12] in k.forms), None)
+        kind = _kind_of(head)
         if kind is None:
             raise DamagedFile(path, "not a RIFF WAV or AIFF file")
         chunks = tuple(_walk(handle, kind, 12, size))
     for chunk in chunks:
         if chunk.data_offset + chunk.size > size:
-            raise DamagedFile(path, f"truncated {kind.name}: {chunk.id.decode('latin-1').strip()} chunk declares "
+            raise DamagedFile(path, f"truncated {kind.name}: {_name(chunk.id)} chunk declares "
                                     f"{chunk.size} bytes, file has {size - chunk.data_offset}")
     walked = chunks[-1].end if chunks else 12
     if walked not in (size, size + 1):
@@ -101,7 +111,7 @@ def layout(path: Path) -> Layout:
                                 f"file has {size - 8}")
     for needed in kind.fixed:
         if not any(c.id == needed for c in chunks):
-            raise DamagedFile(path, f"damaged {kind.name}: no {needed.decode().strip()} chunk")
+            raise DamagedFile(path, f"damaged {kind.name}: no {_name(needed)} chunk")
     return Layout(kind, size, chunks)
 
 
@@ -109,7 +119,7 @@ def check(path: Path) -> None:
     """``layout``'s checks for a file that starts like a WAV or AIFF file; others pass."""
     with open(path, "rb") as handle:
         head = handle.read(12)
-    if any(head[:4] == k.magic and head[8:12] in k.forms for k in _KINDS):
+    if _kind_of(head) is not None:
         layout(path)
 
 
@@ -135,7 +145,8 @@ def check_same_audio(original: Path, prepared: Path) -> None:
         for chunk_id in before.kind.fixed:
             old, new = before.find(chunk_id), after.find(chunk_id)
             if new is None or not _same_bytes(a, b, old, new):
-                raise DamagedFile(original, f"the {chunk_id.decode().strip()} chunk would change; the file was left as it was")
+                raise DamagedFile(original, f"the {_name(chunk_id)} chunk would change; "
+                                            "the file was left as it was")
 
 
 # --- RIFF INFO -----------------------------------------------------------------------------------

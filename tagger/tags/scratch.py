@@ -22,6 +22,7 @@ import secrets
 import shutil
 from collections.abc import Collection
 from pathlib import Path
+from typing import BinaryIO
 
 from tagger.tags.base import PartialWrite
 
@@ -49,31 +50,33 @@ def _back_path(target: Path, work: str, inode: int) -> Path:
     return target.with_name(f"{PREFIX}{work}.{inode:x}.back")
 
 
-def _copy_back(back: Path, target: Path) -> None:
-    """Copy ``back`` over ``target``'s bytes (same inode), then remove ``back``.
-
-    Space for a larger file is reserved first, so a full disk stops the write before a byte of the
-    original changed. A failure after that raises ``PartialWrite`` and keeps ``back`` for a retry.
-    """
-    size = back.stat().st_size
-    with open(back, "rb") as src, open(target, "r+b") as dst:
-        old = dst.seek(0, os.SEEK_END)
-        if size > old:
-            try:
-                os.posix_fallocate(dst.fileno(), old, size - old)
-            except OSError:
-                dst.truncate(old)  # only zeros past the old end were added: the original is whole
-                back.unlink()
-                raise
-        dst.seek(0)
+def _reserve(handle: BinaryIO, size: int) -> None:
+    """Make room for ``size`` bytes in the open file before any of its bytes change; on failure
+    (a full disk) only zeros past its old end were added, and they are cut off again."""
+    old = handle.seek(0, os.SEEK_END)
+    if size > old:
         try:
+            os.posix_fallocate(handle.fileno(), old, size - old)
+        except OSError:
+            handle.truncate(old)
+            raise
+
+
+def _copy_back(back: Path, target: Path) -> None:
+    """Copy ``back`` over ``target``'s bytes (same inode), then remove ``back``. A failure raises
+    ``PartialWrite`` and keeps ``back``, the only complete copy, for ``finish_interrupted``."""
+    size = back.stat().st_size
+    try:
+        with open(back, "rb") as src, open(target, "r+b") as dst:
+            _reserve(dst, size)
+            dst.seek(0)
             shutil.copyfileobj(src, dst, _BLOCK)
             dst.truncate(size)
             dst.flush()
             os.fsync(dst.fileno())
-        except OSError as exc:
-            raise PartialWrite(target, f"the write stopped partway ({exc.strerror or exc}); the tagged copy "
-                                       f"{back.name} is kept and the next write or undo puts it in place") from exc
+    except OSError as exc:
+        raise PartialWrite(target, f"the write stopped partway ({exc.strerror or exc}); the tagged copy "
+                                   f"{back.name} is kept and the next write or undo puts it in place") from exc
     back.unlink()
 
 
@@ -85,6 +88,8 @@ def put_in_place(part: Path, target: Path, work: str) -> None:
     if info.st_nlink == 1:
         os.replace(part, target)
         return
+    with open(target, "r+b") as handle:  # a full disk stops the write here, the original untouched
+        _reserve(handle, part.stat().st_size)
     back = _back_path(target, work, info.st_ino)
     os.replace(part, back)
     _copy_back(back, target)

@@ -348,8 +348,8 @@ def test_truncated_files_are_refused_and_never_claimed(tmp_path, truncated, caps
 def test_undo_force_never_claims_a_file_it_could_not_restore(tmp_path, capsys):
     music = tmp_path / "music"
     music.mkdir()
-    files = [Path(shutil.copyfile(gtzan_dir() / "genres_original" / "jazz" / f"jazz.0000{i}.wav", music / f"jazz-{i}.wav"))
-             for i in (1, 2)]
+    jazz = gtzan_dir() / "genres_original" / "jazz"
+    files = [Path(shutil.copyfile(jazz / f"jazz.0000{i}.wav", music / f"jazz-{i}.wav")) for i in (1, 2)]
     db = tmp_path / "lib.db"
     catalogue(music, db)
     assert run_main(capsys, db, "write")[0] == 0

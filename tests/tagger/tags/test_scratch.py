@@ -11,7 +11,7 @@ import pytest
 
 import tagger.tags.scratch as scratch
 from tagger.audio import decode
-from tagger.tags import finish_interrupted, read_tags, restore_genres, write_genres
+from tagger.tags import PartialWrite, finish_interrupted, read_tags, restore_genres, write_genres
 from tests.support import FORMATS, tone, write_audio
 
 
@@ -94,6 +94,15 @@ def test_an_interrupted_copy_back_is_completed_from_the_kept_copy(clips, tmp_pat
         write_genres(path, ["Blues"], work="w1")
     assert [p.name for p in tmp_path.glob(".gt-w1.*.back")]  # the complete tagged copy is kept
     monkeypatch.setattr(scratch, "_copy_back", real_copy_back)
+
+    def failing_disk(src, dst, length=0):
+        raise OSError(5, "Input/output error")
+
+    with monkeypatch.context() as m:  # completing fails too: the only complete copy must survive it
+        m.setattr(scratch.shutil, "copyfileobj", failing_disk)
+        with pytest.raises(PartialWrite, match="Input/output error"):
+            finish_interrupted(path, "w1")
+    assert [p.name for p in tmp_path.glob(".gt-w1.*.back")]
     assert finish_interrupted(tmp_path / "b.mp3", "w1") is True
     assert read_tags(path).genres == ["Blues"] and np.array_equal(decode(path, 22050).samples, samples)
     assert sorted(os.listdir(tmp_path)) == ["a.mp3", "b.mp3"]
