@@ -37,6 +37,8 @@ class CatalogueHold:
             info = os.stat(self.path)
         except OSError as exc:
             raise LibraryError(f"the catalogue {self.path} cannot be reached ({exc.strerror})") from exc
+        if read_only(self.path):
+            raise LibraryError(f"the catalogue {self.path} is read-only: a write or undo must journal its changes")
         self._identity = (info.st_dev, info.st_ino)
         self.journal_kept = True  # False once the catalogue that holds the journal is gone
         # scratch copies are named by catalogue and edit id: unique across processes and catalogues
