@@ -142,19 +142,18 @@ def _rewrite(path: Path, change: Callable[[TagFamily, FileType, Path], None], wo
     if opened is None:
         raise UnsupportedFormat(path, "this format has no genre tag the tagger can write")
     audio, family = opened
-    check_writable(path)
-    chunked = isinstance(audio, _CHUNKED)
     work = work or new_work()
     part = part_path(target, work)
-    original = target.stat()
     try:
+        check_writable(path)
+        original = target.stat()
         shutil.copy2(target, part)
         try:
             os.chown(part, original.st_uid, original.st_gid)
         except PermissionError:
             pass  # only the owner or root may keep the owner; the file is still ours to write
         change(family, audio, part)
-        if chunked:
+        if isinstance(audio, _CHUNKED):
             riff.check_same_audio(target, part)
         put_in_place(part, target, work)
     except TagError:
