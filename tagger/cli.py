@@ -200,12 +200,18 @@ def cmd_write(args: argparse.Namespace) -> int:
     print_edits(report, "would write" if args.dry_run else "wrote")
     if args.dry_run:
         print(f"dry run: {plural(len(report.changes), 'file')} would change; nothing was written")
+    elif report.stopped:  # promise only what the journal can still keep
+        note = ("'genre-tagger undo' reverts them once the catalogue can be written again" if report.journal_kept
+                else "undo cannot revert them: their journal was in the lost catalogue (old genres listed above)")
+        print(f"stopped: {report.stopped}; {plural(len(report.changes), 'file')} written before that; {note}")
     elif report.session_id is None:
         print("nothing to write")
+    elif not report.changes:
+        print("no file was written")
     else:
         print(f"{plural(len(report.changes), 'file')} written (session {report.session_id}; "
               f"'genre-tagger undo' reverts it)" + ("; stopped early" if report.cancelled else ""))
-    return 1 if report.failed else 0
+    return 1 if report.failed or report.stopped else 0
 
 
 def cmd_undo(args: argparse.Namespace) -> int:
@@ -225,8 +231,8 @@ def cmd_undo(args: argparse.Namespace) -> int:
             report = undo(lib, session_id=args.session, track_ids=track_ids, force=args.force,
                           progress=progress, cancel=stop)
     print_edits(report, "restored")
-    print(f"{plural(len(report.changes), 'file')} restored")
-    return 1 if report.failed else 0
+    print(f"{plural(len(report.changes), 'file')} restored" + (f"; stopped: {report.stopped}" if report.stopped else ""))
+    return 1 if report.failed or report.stopped else 0
 
 
 def cmd_profile(args: argparse.Namespace) -> int:
@@ -316,9 +322,13 @@ def main(argv: list[str] | None = None) -> int:
 
         return run_app()
     from tagger.library import LibraryError
+    from tagger.library.lock import WriteLocked
 
     try:
         return args.func(args)
+    except WriteLocked as exc:  # another write holds the catalogue: nothing was done; run again later
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     except LibraryError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -9,6 +9,7 @@ empty genres (default), replace, or append.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass
 from typing import Literal
 
@@ -16,7 +17,8 @@ from sqlalchemy import and_, or_, select
 
 from tagger.library.classify import active_model
 from tagger.library.db import Library, LibraryError, among
-from tagger.library.journal import Change, EditReport, Skip, reconcile, run_changes
+from tagger.library.journal import Change, EditReport, Skip, recover, run_changes
+from tagger.library.lock import write_session
 from tagger.library.models import Prediction, Track, TrackStatus, WriteSession
 from tagger.library.progress import Cancel, Progress
 from tagger.tags import check_writable, read_tags
@@ -68,39 +70,40 @@ def write_library(lib: Library, policy: WritePolicy = WritePolicy(), *, dry_run:
                   track_ids: Iterable[int] | None = None, progress: Progress | None = None,
                   cancel: Cancel | None = None, commit_every: int = 50) -> EditReport:
     """Apply ``policy`` to every OK track with confirmed genres or a prediction by the active model
-    (or only to ``track_ids``). A dry run reads the files and reports, and writes nothing."""
-    recovered = len(reconcile(lib))
-    with lib.session() as session:
-        model = active_model(session)
-        joined = and_(Prediction.track_id == Track.id, Prediction.model_id == (model.id if model else -1))
-        query = (select(Track, Prediction).outerjoin(Prediction, joined)
-                 .where(Track.status == TrackStatus.OK,
-                        or_(Prediction.id.is_not(None), Track.confirmed_genres.is_not(None)))
-                 .order_by(Track.path))
-        if track_ids is not None:
-            query = query.where(among(Track.id, track_ids))
-        candidates = session.execute(query).all()
-        if not candidates and model is None:
-            raise LibraryError("no predictions yet: run classify first")
-        ws = None
-        if not dry_run:
-            ws = WriteSession(kind="write", policy=asdict(policy), model_id=model.id if model else None)
-            session.add(ws)
-            session.commit()
+    (or only to ``track_ids``), holding the catalogue's write lock (``WriteLocked`` if another write
+    runs). A dry run reads the files and reports, and writes nothing (nor settles an interrupted run)."""
+    with nullcontext() if dry_run else write_session(lib) as hold:
+        recovery = EditReport() if hold is None else recover(lib, hold)
+        with lib.session() as session:
+            model = active_model(session)
+            joined = and_(Prediction.track_id == Track.id, Prediction.model_id == (model.id if model else -1))
+            query = (select(Track, Prediction).outerjoin(Prediction, joined)
+                     .where(Track.status == TrackStatus.OK,
+                            or_(Prediction.id.is_not(None), Track.confirmed_genres.is_not(None)))
+                     .order_by(Track.path))
+            if track_ids is not None:
+                query = query.where(among(Track.id, track_ids))
+            candidates = session.execute(query).all()
+            if not candidates and model is None:
+                raise LibraryError("no predictions yet: run classify first")
+            ws = None
+            if hold is not None:
+                ws = WriteSession(kind="write", policy=asdict(policy), model_id=model.id if model else None)
+                session.add(ws)
+                session.commit()
 
-        def plan(row: tuple[Track, Prediction | None]) -> Change | Skip:
-            track, prediction = row
-            info = read_tags(track.path)
-            if not info.writable:
-                return Skip(track.path, f"{info.format} files carry no genre tag")
-            proposed = policy.proposal(track.confirmed_genres, prediction.ranked() if prediction else [])
-            new, reason = policy.decide(info.genres, proposed)
-            if new is None:
-                return Skip(track.path, reason)
-            check_writable(track.path)
-            return Change(track.id, track.path, info.genres, info.genre_state, new)
+            def plan(row: tuple[Track, Prediction | None]) -> Change | Skip:
+                track, prediction = row
+                info = read_tags(track.path)
+                if not info.writable:
+                    return Skip(track.path, f"{info.format} files carry no genre tag")
+                proposed = policy.proposal(track.confirmed_genres, prediction.ranked() if prediction else [])
+                new, reason = policy.decide(info.genres, proposed)
+                if new is None:
+                    return Skip(track.path, reason)
+                check_writable(track.path)
+                return Change(track.id, track.path, info.genres, info.genre_state, new)
 
-        rep = run_changes(session, ws, candidates, plan, id3_version=policy.id3_version,
-                          progress=progress, cancel=cancel, commit_every=commit_every)
-    rep.recovered = recovered
-    return rep
+            rep = run_changes(session, ws, candidates, plan, hold=hold, id3_version=policy.id3_version,
+                              progress=progress, cancel=cancel, commit_every=commit_every)
+    return rep.after(recovery)

@@ -54,6 +54,16 @@ class UnsupportedFormat(TagError):
     """The format carries no genre tag the tagger can write (e.g. Sun .au)."""
 
 
+class DamagedFile(TagError):
+    """The file's headers do not match its contents (e.g. a WAV cut short that still declares its
+    full audio chunk); writing could land a tag inside the audio, so the file is left alone."""
+
+
+class PartialWrite(TagError):
+    """A write into a hard-linked file stopped partway; the complete tagged copy is kept beside it,
+    and ``tagger.tags.finish_interrupted`` puts it in place (the journal does so at its next start)."""
+
+
 class TagFamily(ABC):
     """One tag system; subclasses register the mutagen file types they cover."""
 

@@ -1,4 +1,4 @@
-"""ID3v2 tags: MP3 files, and the ID3 chunk of WAV and AIFF files.
+"""ID3v2 tags: MP3 files, and the ID3 chunk of AIFF files (and of WAV files, see ``wave``).
 
 Genres live in TCON. ID3v2.4 stores several values NUL-separated; ID3v2.3 has no multi-value
 frames, so values are joined with "/" (mutagen's default and the common convention) and split on
@@ -14,7 +14,6 @@ from mutagen import FileType
 from mutagen.aiff import AIFF
 from mutagen.id3 import TCON, Encoding
 from mutagen.mp3 import MP3
-from mutagen.wave import WAVE
 
 from tagger.tags.base import GenreState, TagFamily, joined
 
@@ -29,7 +28,7 @@ def _v2_minor(audio: FileType) -> int | None:
 
 
 class ID3Family(TagFamily):
-    file_types = {MP3: "mp3", WAVE: "wav", AIFF: "aiff"}
+    file_types = {MP3: "mp3", AIFF: "aiff"}
 
     def text(self, audio: FileType, name: str) -> str | None:
         frame = audio.tags.get(_TEXT_FRAMES[name]) if audio.tags is not None else None
