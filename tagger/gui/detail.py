@@ -12,7 +12,7 @@ from html import escape
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import Qt, QUrl
+from PySide6.QtCore import Qt, QUrl, Signal
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QFormLayout, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
@@ -62,8 +62,22 @@ def window_spans(starts: list[float], length_s: float, duration_s: float | None)
     return list(zip(starts, starts[1:] + [last_end]))
 
 
+def open_with_system(path: Path, what: str) -> str | None:
+    """Open ``path`` with the desktop's default application; ``None`` when that worked, else the
+    reason in words (the system itself only prints "Unable to detect a launcher" to stderr)."""
+    if not path.exists():
+        return f"{path} is not there any more: it was moved or deleted (scan again to update the library)."
+    if QDesktopServices.openUrl(QUrl.fromLocalFile(str(path))):
+        return None
+    return (f"No application could be started to {what}: the desktop has no default application for it "
+            f"(on Linux, xdg-open and a desktop session are needed). The file is {path}")
+
+
 class TrackDetailPanel(QWidget):
-    """Facts, top genres, the per-window timeline and the spectrogram of one track."""
+    """Facts, top genres, the per-window timeline and the spectrogram of one track. ``failed``
+    carries the reason when Play or Show in folder could not do it."""
+
+    failed = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -173,8 +187,12 @@ class TrackDetailPanel(QWidget):
 
     def _play(self) -> None:
         if self.detail is not None:
-            QDesktopServices.openUrl(QUrl.fromLocalFile(self.detail.row.path))
+            self._report(open_with_system(Path(self.detail.row.path), "play it"))
 
     def _reveal(self) -> None:
         if self.detail is not None:
-            QDesktopServices.openUrl(QUrl.fromLocalFile(str(Path(self.detail.row.path).parent)))
+            self._report(open_with_system(Path(self.detail.row.path).parent, "show its folder"))
+
+    def _report(self, problem: str | None) -> None:
+        if problem is not None:
+            self.failed.emit(problem)
