@@ -795,6 +795,8 @@ class MainWindow(QMainWindow):
                 lambda: catalogue.confirmed_examples(self.lib, self.settings.folders) if self.lib else [],
                 f"your library ({self.settings.library_path})", self)
             self.retrain_window.use_bundle.connect(lambda path: self.settings_page.set_model(Path(path)))
+            self.retrain_window.set_dataset(self.settings["retrain_dataset"], self.settings["retrain_path"])
+            self.retrain_window.dataset_chosen.connect(self._remember_dataset)
             self.open_retrain()
 
         def failed(message: str) -> None:
@@ -803,6 +805,12 @@ class MainWindow(QMainWindow):
             self.messages.show_message(f"The trainer cannot be loaded: {message}", "error")
 
         self.run_side_job("Loading methods", lambda ctx: specs(), opened, failed)
+
+    def _remember_dataset(self, kind: str, path: str) -> None:
+        """Keep the retraining dataset for the next time the dialog opens."""
+        self.settings.set("retrain_dataset", kind)
+        if kind != "library":
+            self.settings.set("retrain_path", path)
 
     # Closing
 
