@@ -18,6 +18,7 @@ from trainer.bundle import MANIFEST, BundleError, read_manifest
 REFERENCE_SPLIT = "filtered"
 #: A GTZAN CSV column that tells which batch of files a clip came from, not how it sounds.
 LEAKY_COLUMN = "length"
+UNRECORDED = "unrecorded"
 
 
 @dataclass(frozen=True)
@@ -36,8 +37,8 @@ class TestFigure:
 
 def _split_name(split: Any) -> str:
     if isinstance(split, dict):
-        return str(split.get("name") or "unknown")
-    text = str(split or "unknown")
+        return str(split.get("name") or UNRECORDED)
+    text = str(split or UNRECORDED)
     return REFERENCE_SPLIT if text.startswith("fault-filtered") else text
 
 
@@ -90,8 +91,10 @@ class BundleInfo:
         if figure is None:
             return "no test figure recorded"
         problems = []
-        if figure.split != REFERENCE_SPLIT:
-            problems.append(f"measured on a {figure.split} split, where songs of one artist can be on both "
+        if figure.split == UNRECORDED:
+            problems.append("the split it was measured on is not recorded")
+        elif figure.split != REFERENCE_SPLIT:
+            problems.append(f"measured on the {figure.split} split, where songs of one artist can be on both "
                             f"sides, not on the {REFERENCE_SPLIT} split the other figures use")
         if self.uses_leaky_column:
             problems.append(f"trained with the clips' '{LEAKY_COLUMN}' column, which tells GTZAN's batches apart "
