@@ -127,6 +127,7 @@ class MainWindow(QMainWindow):
         self.detail_timer.timeout.connect(self.show_current_detail)
         self.view.selectionModel().currentRowChanged.connect(lambda: self.detail_timer.start())
         self.model.modelReset.connect(self._count_changed)
+        self.model.modelReset.connect(self._detail_follows_rows)
         self.detail.failed.connect(lambda text: self.messages.show_message(text, "error"))
         self.review.accept_selected.connect(self.accept_selected)
         self.review.accept_above.connect(self.accept_above)
@@ -755,6 +756,13 @@ class MainWindow(QMainWindow):
             path = detail.row.path
             self.run_side_job("Spectrogram", lambda ctx: compute_spectrogram(track_id, path),
                               self._spectrogram_ready, self.detail.spectrogram_failed)
+
+    def _detail_follows_rows(self) -> None:
+        """Empty the detail panel when its track is no longer listed (filtered out, or its folder
+        removed): it must never describe a row the table does not show."""
+        shown = self.detail.detail
+        if shown is not None and self.model.position_of(shown.row.track_id) is None:
+            self.detail.show_track(None, self.window_length_s())
 
     def _spectrogram_ready(self, spectrogram: Spectrogram) -> None:
         self.detail.show_spectrogram(spectrogram)
