@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from PySide6.QtCore import Qt, QThreadPool, QTimer
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QResizeEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
@@ -66,6 +66,11 @@ LIVE_REFRESH_MS = 1000
 LIVE_REFRESH_SHARE = 20
 #: The detail panel follows the current row after it has rested this long (ms).
 DETAIL_DELAY_MS = 150
+#: From this window width (px) on, the track detail sits beside the table; below it, under it.
+DETAIL_BESIDE_MIN_WIDTH = 1280
+#: The detail panel's share of the width beside the table, or of the height under it.
+DETAIL_SHARE_BESIDE = 0.26
+DETAIL_SHARE_UNDER = 0.45
 #: While the window closes, it looks this often (ms) whether the stopped work has ended.
 CLOSING_POLL_MS = 50
 #: Work that has not ended this long (ms) after the window was asked to close is left to end on its own.
@@ -201,13 +206,33 @@ class MainWindow(QMainWindow):
         self.library_stack.addWidget(welcome)
         self.library_stack.addWidget(table_side)
 
+        self.detail_split = QSplitter()
+        self.detail_split.addWidget(self.library_stack)
+        self.detail_split.addWidget(self.detail)
+        self.detail_split.setStretchFactor(0, 1)
         splitter = QSplitter()
         splitter.addWidget(folders)
-        splitter.addWidget(self.library_stack)
-        splitter.addWidget(self.detail)
+        splitter.addWidget(self.detail_split)
         splitter.setStretchFactor(1, 1)
-        splitter.setSizes([150, 960, 340])
+        splitter.setSizes([150, 1300])
         return splitter
+
+    def _place_detail(self) -> None:
+        """The detail panel beside the table on a wide window, under it on a narrow one, where
+        beside it would squeeze either to a sliver."""
+        wide = self.width() >= DETAIL_BESIDE_MIN_WIDTH
+        orientation = Qt.Orientation.Horizontal if wide else Qt.Orientation.Vertical
+        if self.detail_split.orientation() == orientation and self.detail_split.property("placed"):
+            return
+        self.detail_split.setOrientation(orientation)
+        self.detail_split.setProperty("placed", True)
+        total = self.width() if wide else self.height()
+        share = DETAIL_SHARE_BESIDE if wide else DETAIL_SHARE_UNDER
+        self.detail_split.setSizes([int(total * (1 - share)), int(total * share)])
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._place_detail()
 
     def _job_bar(self) -> None:
         self.job_text = QLabel()

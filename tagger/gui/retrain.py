@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QProgressBar,
     QPushButton,
+    QScrollArea,
     QSpinBox,
     QSplitter,
     QTextBrowser,
@@ -61,6 +62,8 @@ DEFAULT_SPLITS = {"gtzan": REFERENCE_SPLIT, "folders": "random-80-20", "library"
 #: Seconds a cancelled run gets to stop by itself before its process is ended.
 CANCEL_GRACE_S = 5.0
 POLL_MS = 100
+#: Height (px) under which the training curve scrolls instead of shrinking.
+CURVE_MIN_PX = 170
 
 
 def path_problem(kind: str, text: str) -> str | None:
@@ -282,8 +285,13 @@ class RetrainWindow(QDialog):
         left_layout.addWidget(self.stage)
         left_layout.addWidget(self.epoch_line)
         left_layout.addWidget(self.curve, 1)
+        self.curve.setMinimumHeight(CURVE_MIN_PX)
+        left_scroll = QScrollArea()  # a small screen scrolls the form; the curve never becomes a sliver
+        left_scroll.setWidget(left)
+        left_scroll.setWidgetResizable(True)
+        left_scroll.setFrameShape(QFrame.Shape.NoFrame)
         splitter = QSplitter()
-        splitter.addWidget(left)
+        splitter.addWidget(left_scroll)
         splitter.addWidget(report_box)
         splitter.setSizes([520, 460])
         close = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
