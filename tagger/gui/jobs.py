@@ -60,7 +60,7 @@ def progress_text(done: int, total: int, elapsed_s: float, counted_from: int = 0
     return f"{text}, {rate:.1f} tracks/s, about {when} left"
 
 
-def end_child_processes(grace_s: float = 1.0) -> None:
+def end_child_processes(grace_s: float = 0.5) -> None:
     """End every worker process this app started (decoding workers, a training run): asked
     first, killed after ``grace_s``. Used when the window closes, so no process outlives it."""
     children = multiprocessing.active_children()
