@@ -70,7 +70,7 @@ DETAIL_DELAY_MS = 150
 DETAIL_BESIDE_MIN_WIDTH = 1280
 #: The detail panel's share of the width beside the table, or of the height under it.
 DETAIL_SHARE_BESIDE = 0.26
-DETAIL_SHARE_UNDER = 0.45
+DETAIL_SHARE_UNDER = 0.38
 #: While the window closes, it looks this often (ms) whether the stopped work has ended.
 CLOSING_POLL_MS = 50
 #: Work that has not ended this long (ms) after the window was asked to close is left to end on its own.
@@ -95,6 +95,7 @@ class MainWindow(QMainWindow):
         self.job_stage = ""
         self._counting: tuple[float, int] | None = None  # (when, done) of the stage's first count
         self.closing = False
+        self._detail_beside: bool | None = None  # where the track detail is placed, once known
         self.side_jobs: set[Job] = set()  # read-only work: spectrograms, profile, previews
         self.pool = QThreadPool(self)
         self._classifier: Any = None
@@ -221,11 +222,10 @@ class MainWindow(QMainWindow):
         """The detail panel beside the table on a wide window, under it on a narrow one, where
         beside it would squeeze either to a sliver."""
         wide = self.width() >= DETAIL_BESIDE_MIN_WIDTH
-        orientation = Qt.Orientation.Horizontal if wide else Qt.Orientation.Vertical
-        if self.detail_split.orientation() == orientation and self.detail_split.property("placed"):
+        if wide == self._detail_beside:
             return
-        self.detail_split.setOrientation(orientation)
-        self.detail_split.setProperty("placed", True)
+        self._detail_beside = wide
+        self.detail_split.setOrientation(Qt.Orientation.Horizontal if wide else Qt.Orientation.Vertical)
         total = self.width() if wide else self.height()
         share = DETAIL_SHARE_BESIDE if wide else DETAIL_SHARE_UNDER
         self.detail_split.setSizes([int(total * (1 - share)), int(total * share)])

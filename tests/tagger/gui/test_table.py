@@ -52,3 +52,16 @@ def test_the_detail_panel_empties_when_its_track_is_filtered_out_or_its_folder_r
     window.folder_list.setCurrentRow(1)
     window.remove_folder()
     assert window.detail.detail is None
+
+
+def test_the_track_detail_keeps_its_room_on_a_small_and_a_large_window(qtbot, window):
+    from PySide6.QtCore import Qt
+
+    from tagger.gui.detail import TIMELINE_MIN_PX
+
+    window.resize(1024, 640)
+    qtbot.waitUntil(lambda: window.detail_split.orientation() == Qt.Orientation.Vertical)
+    assert window.detail.width() > 600 and window.detail.timeline.height() >= TIMELINE_MIN_PX
+    window.resize(1920, 1080)
+    qtbot.waitUntil(lambda: window.detail_split.orientation() == Qt.Orientation.Horizontal)
+    assert 300 < window.detail.width() < 1920 // 2 and window.detail.timeline.height() >= TIMELINE_MIN_PX
