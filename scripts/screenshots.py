@@ -161,10 +161,14 @@ def main(argv: list[str] | None = None) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     with tempfile.TemporaryDirectory(prefix="genre-tagger-screens-") as tmp:
         work = Path(tmp)
-        music = args.music.resolve() if args.music else build_music(work / "music")
-        for size in args.sizes:
+        for size in args.sizes:  # each size on fresh copies: the run writes tags into them
+            music = work / size / "music"
+            if args.music:
+                shutil.copytree(args.music, music)
+            else:
+                build_music(music)
             for path in shoot_size(app, size, music, args.out, work):
-                print(path)
+                print(path, flush=True)
     return 0
 
 
