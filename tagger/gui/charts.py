@@ -1,16 +1,13 @@
-"""Matplotlib figures inside Qt widgets, and a zoom-to-fit image view for charts drawn to files."""
+"""Matplotlib figures inside Qt widgets, drawn at the widget's size, and the confusion matrix."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
 from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
 from matplotlib.figure import Figure
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QPixmap, QResizeEvent
-from PySide6.QtWidgets import QLabel, QScrollArea, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QSizePolicy, QVBoxLayout, QWidget
 
 
 class FigureView(QWidget):
@@ -55,34 +52,3 @@ def draw_confusion(figure: Figure, matrix: Sequence[Sequence[float]], labels: Se
         if value:
             ax.text(j, i, f"{value:g}", ha="center", va="center", fontsize=digits,
                     color="white" if shares[i, j] > 0.5 else "black")
-
-
-class ImageView(QScrollArea):
-    """An image file shown at the width of the view (never wider than drawn), scrolling vertically."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.label = QLabel(alignment=Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
-        self.label.setWordWrap(True)
-        self.setWidget(self.label)
-        self.setWidgetResizable(True)
-        self._pixmap: QPixmap | None = None
-
-    def show_image(self, path: Path) -> None:
-        self._pixmap = QPixmap(str(path))
-        self._fit()
-
-    def show_text(self, text: str) -> None:
-        self._pixmap = None
-        self.label.setPixmap(QPixmap())
-        self.label.setText(text)
-
-    def resizeEvent(self, event: QResizeEvent) -> None:
-        super().resizeEvent(event)
-        self._fit()
-
-    def _fit(self) -> None:
-        if self._pixmap is None or self._pixmap.isNull():
-            return
-        width = min(self._pixmap.width(), self.viewport().width() - 4)
-        self.label.setPixmap(self._pixmap.scaledToWidth(max(width, 50), Qt.TransformationMode.SmoothTransformation))
