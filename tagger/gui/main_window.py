@@ -596,13 +596,13 @@ class MainWindow(QMainWindow):
         the table's live refresh fills the rows in one by one."""
         classifier = UntilCancelled(self._load_classifier(ctx), ctx.cancel)
         workers = self.settings.workers()
-        ctx.stage("Classifying" if workers == 0 else "starting workers")
-        counting = False
+        starting = workers != 0  # worker processes take a while to start before the first track is done
+        ctx.stage("starting workers" if starting else "Classifying")
 
         def progress(done: int, total: int) -> None:
-            nonlocal counting
-            if not counting:
-                counting = True
+            nonlocal starting
+            if starting:
+                starting = False
                 ctx.stage("Classifying")
             ctx.progress(done, total)
 

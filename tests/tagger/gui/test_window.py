@@ -50,16 +50,26 @@ def test_rows_fill_in_as_tracks_finish_and_the_bar_counts(qtbot, window, music, 
     def predicted() -> int:
         return sum(r.predicted is not None for r in rows(window))
 
-    qtbot.waitUntil(lambda: predicted() == 1, timeout=JOB_TIMEOUT_MS)  # the live refresh shows the first row
+    # the live refresh shows the first row (committed just before its count reaches the bar)
+    qtbot.waitUntil(lambda: predicted() == 1 and window.job_text.text() == "Classifying: 1 / 4",
+                    timeout=JOB_TIMEOUT_MS)
     assert window.busy and len(rows(window)) == 5
-    assert window.job_text.text() == "Classifying: 1 / 4"
     gated.gate.release()
-    qtbot.waitUntil(lambda: predicted() == 2, timeout=JOB_TIMEOUT_MS)
+    counted = r"Classifying: 2 / 4, \d+\.\d tracks/s, about \d+ (s|min) left"
+    qtbot.waitUntil(lambda: predicted() == 2 and re.fullmatch(counted, window.job_text.text()) is not None,
+                    timeout=JOB_TIMEOUT_MS)
     assert window.busy
-    assert re.fullmatch(r"Classifying: 2 / 4, \d+\.\d tracks/s, about \d+ (s|min) left", window.job_text.text())
     gated.gate.release(2)
     wait_idle(qtbot, window)
     assert predicted() == 4
+
+
+def test_the_bar_names_each_stage(qtbot, window, music):
+    window.add_folder(music)
+    stages: list[str] = []
+    window.job.staged.connect(stages.append)  # queued from the job's thread: none is missed after this
+    wait_idle(qtbot, window)
+    assert stages[-2:] == ["loading model", "Classifying"]
 
 
 def test_closing_during_classification_stops_at_once_and_leaves_no_process(qtbot, make_window, music, tmp_path):
