@@ -13,6 +13,34 @@ from tagger.library import Library, use_model
 from tagger.paths import DEFAULT_BUNDLE
 from trainer.bundle import MANIFEST, BundleError, read_manifest
 
+#: The split every figure is compared on: the fault-filtered GTZAN split (no artist on both sides),
+#: the one the shipped model's figure comes from.
+REFERENCE_SPLIT = "filtered"
+#: A GTZAN CSV column that tells which batch of files a clip came from, not how it sounds.
+LEAKY_COLUMN = "length"
+UNRECORDED = "unrecorded"
+
+
+@dataclass(frozen=True)
+class TestFigure:
+    """A model's test accuracy with its basis: the split, how many test songs, what it learnt from."""
+
+    accuracy: float
+    n_test: int | None
+    split: str
+    trained_on: str
+
+    def short(self) -> str:
+        songs = f" on {self.n_test} test songs" if self.n_test else ""
+        return f"{self.accuracy:.1%}{songs}, {self.split} split"
+
+
+def _split_name(split: Any) -> str:
+    if isinstance(split, dict):
+        return str(split.get("name") or UNRECORDED)
+    text = str(split or UNRECORDED)
+    return REFERENCE_SPLIT if text.startswith("fault-filtered") else text
+
 
 @dataclass(frozen=True)
 class BundleInfo:
@@ -38,21 +66,58 @@ class BundleInfo:
     def window_length_s(self) -> float:
         return float(self.meta.get("window", {}).get("length_s", 30.0))
 
+    def figure(self) -> TestFigure | None:
+        """The test figure from the manifest's metrics: a trained bundle's own ``accuracy`` and
+        ``split``, or the shipped bundle's held-out ``filtered_test`` run."""
+        metrics = self.meta.get("metrics") or {}
+        trained_on = str(self.meta.get("training_data") or "not recorded")
+        for found in (metrics, metrics.get("filtered_test")):
+            if isinstance(found, dict) and isinstance(found.get("accuracy"), (int, float)):
+                n_test = found.get("n_test")
+                return TestFigure(float(found["accuracy"]), int(n_test) if isinstance(n_test, int) else None,
+                                  _split_name(found.get("split")), trained_on)
+        return None
+
+    @property
+    def uses_leaky_column(self) -> bool:
+        """True for a GTZAN-CSV model that kept the ``length`` column the shipped model leaves out."""
+        config = self.meta.get("config") or {}
+        return (self.meta.get("pipeline", {}).get("name") == "gtzan-csv" and "drop_columns" in config
+                and LEAKY_COLUMN not in (config.get("drop_columns") or ()))
+
+    def comparability(self) -> str | None:
+        """Why this model's figure cannot be set beside the others, or None when it can."""
+        figure = self.figure()
+        if figure is None:
+            return "no test figure recorded"
+        problems = []
+        if figure.split == UNRECORDED:
+            problems.append("the split it was measured on is not recorded")
+        elif figure.split != REFERENCE_SPLIT:
+            problems.append(f"measured on the {figure.split} split, where songs of one artist can be on both "
+                            f"sides, not on the {REFERENCE_SPLIT} split the other figures use")
+        if self.uses_leaky_column:
+            problems.append(f"trained with the clips' '{LEAKY_COLUMN}' column, which tells GTZAN's batches apart "
+                            "but does not exist in your music")
+        return "; ".join(problems) or None
+
     def title(self) -> str:
-        accuracy = self.meta.get("metrics", {}).get("accuracy")
-        score = f", {accuracy:.0%} test accuracy" if isinstance(accuracy, (int, float)) else ""
+        figure = self.figure()
+        score = f": {figure.short()}" if figure else ": no test figure"
+        note = " (not comparable)" if figure and self.comparability() else ""
         created = str(self.meta.get("created_at", ""))[:10]
-        return f"{'Shipped model: ' if self.shipped else ''}{self.meta['method']}{score} ({created})"
+        return f"{'Shipped model: ' if self.shipped else ''}{self.meta['method']}{score}{note} ({created})"
 
     def description(self) -> str:
-        metrics = self.meta.get("metrics", {})
-        split = metrics.get("split", {})
+        figure = self.figure()
         lines = [f"Method: {self.meta['method']}; input: {self.meta['pipeline']['name']}",
                  f"Genres ({len(self.labels)}): {', '.join(self.labels)}",
                  f"Trained on: {self.meta.get('training_data') or 'not recorded'}"]
-        if "accuracy" in metrics:
-            lines.append(f"Test accuracy {metrics['accuracy']:.1%} over {metrics.get('n_test', '?')} songs"
-                         + (f" (split {split.get('name')})" if isinstance(split, dict) and split.get("name") else ""))
+        if figure is not None:
+            lines.append(f"Test accuracy {figure.short()}")
+        problem = self.comparability()
+        if problem:
+            lines.append(f"Not comparable: {problem}.")
         if self.meta.get("pretrained") is False:
             lines.append("Built without pretrained weights.")
         lines.append(f"Folder: {self.path}")

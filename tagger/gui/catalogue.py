@@ -79,7 +79,18 @@ COLUMNS: dict[str, str] = {
     "confirmed": "Accepted genre",
     "status": "Status",
     "file": "File",
+    "folder": "Folder",
 }
+
+
+def folder_of(path: str, roots: Sequence[str]) -> str:
+    """The folder of ``path`` as the table shows it: inside the music folder it belongs to (its
+    name first, so two files of one name in different folders read apart), else in full."""
+    parent = os.path.dirname(path)
+    for root in sorted(roots, key=len, reverse=True):
+        if parent == root or parent.startswith(os.path.join(root, "")):
+            return os.path.join(os.path.basename(root) or root, os.path.relpath(parent, root)).removesuffix(f"{os.sep}.")
+    return parent
 
 
 def _under(folder: str) -> ColumnElement[bool]:
@@ -114,6 +125,7 @@ def _sort_key(column: str, prediction: type[Prediction]) -> ColumnElement:
         "confirmed": func.lower(cast(Track.confirmed_genres, String)),
         "status": _status_expr(prediction),
         "file": Track.path,
+        "folder": Track.path,  # a path sorts by its folder first
     }[column]
 
 

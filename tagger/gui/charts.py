@@ -1,14 +1,13 @@
-"""Matplotlib figures inside Qt widgets, and a zoom-to-fit image view for charts drawn to files."""
+"""Matplotlib figures inside Qt widgets, drawn at the widget's size, and the confusion matrix."""
 
 from __future__ import annotations
 
-from pathlib import Path
+from collections.abc import Sequence
 
+import numpy as np
 from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
 from matplotlib.figure import Figure
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QPixmap, QResizeEvent
-from PySide6.QtWidgets import QLabel, QScrollArea, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QSizePolicy, QVBoxLayout, QWidget
 
 
 class FigureView(QWidget):
@@ -34,32 +33,22 @@ class FigureView(QWidget):
         self.draw()
 
 
-class ImageView(QScrollArea):
-    """An image file shown at the width of the view (never wider than drawn), scrolling vertically."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.label = QLabel(alignment=Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
-        self.label.setWordWrap(True)
-        self.setWidget(self.label)
-        self.setWidgetResizable(True)
-        self._pixmap: QPixmap | None = None
-
-    def show_image(self, path: Path) -> None:
-        self._pixmap = QPixmap(str(path))
-        self._fit()
-
-    def show_text(self, text: str) -> None:
-        self._pixmap = None
-        self.label.setPixmap(QPixmap())
-        self.label.setText(text)
-
-    def resizeEvent(self, event: QResizeEvent) -> None:
-        super().resizeEvent(event)
-        self._fit()
-
-    def _fit(self) -> None:
-        if self._pixmap is None or self._pixmap.isNull():
-            return
-        width = min(self._pixmap.width(), self.viewport().width() - 4)
-        self.label.setPixmap(self._pixmap.scaledToWidth(max(width, 50), Qt.TransformationMode.SmoothTransformation))
+def draw_confusion(figure: Figure, matrix: Sequence[Sequence[float]], labels: Sequence[str]) -> None:
+    """A confusion matrix (rows true, columns predicted) on ``figure``: each row shaded by its share
+    so rare genres read as clearly as common ones, the count in every cell in a legible size."""
+    counts = np.asarray(matrix, dtype=float)
+    if counts.shape != (len(labels), len(labels)):
+        raise ValueError(f"a {counts.shape} matrix for {len(labels)} genres")
+    shares = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
+    figure.clear()
+    ax = figure.add_subplot()
+    ax.imshow(shares, cmap="Blues", vmin=0, vmax=1, aspect="auto")
+    ax.set_xticks(range(len(labels)), labels, rotation=45, ha="right", fontsize=9)
+    ax.set_yticks(range(len(labels)), labels, fontsize=9)
+    ax.set_xlabel("predicted genre")
+    ax.set_ylabel("true genre")
+    digits = 10 if len(labels) <= 12 else 8
+    for (i, j), value in np.ndenumerate(counts):
+        if value:
+            ax.text(j, i, f"{value:g}", ha="center", va="center", fontsize=digits,
+                    color="white" if shares[i, j] > 0.5 else "black")

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import errno
 import logging
+import multiprocessing
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from PySide6.QtCore import QObject, QThreadPool, Signal
@@ -44,6 +45,57 @@ def describe_error(exc: BaseException) -> str:
             return f"Permission denied{where}: the file or folder is read-only."
         return f"{exc.strerror or text}{where}"
     return f"Unexpected error ({type(exc).__name__}): {text}. Details are in the log."
+
+
+def progress_text(done: int, total: int, elapsed_s: float, counted_from: int = 0) -> str:
+    """``12 / 42, 3.1 tracks/s, about 10 s left``: the count, and once a rate can be measured
+    (``elapsed_s`` since ``counted_from`` items were done), the speed and the time still needed."""
+    text = f"{done:,} / {total:,}"
+    counted = done - counted_from
+    if counted <= 0 or elapsed_s <= 0 or done >= total:
+        return text
+    rate = counted / elapsed_s
+    left = (total - done) / rate
+    when = f"{left:.0f} s" if left < 90 else f"{left / 60:.0f} min"
+    return f"{text}, {rate:.1f} tracks/s, about {when} left"
+
+
+def end_child_processes(grace_s: float = 0.5) -> None:
+    """End every worker process this app started (decoding workers, a training run): asked
+    first, killed after ``grace_s``. Used when the window closes, so no process outlives it."""
+    children = multiprocessing.active_children()
+    for child in children:
+        child.terminate()
+    deadline = time.monotonic() + grace_s
+    for child in children:
+        child.join(max(0.0, deadline - time.monotonic()))
+        if child.is_alive():
+            child.kill()
+            child.join(1.0)
+
+
+class UntilCancelled:
+    """A classifier whose results end as soon as ``cancel`` is set. When the window closes, the
+    decoding workers are ended; the failures that causes are not the files' fault, and must not
+    be stored as "unreadable"."""
+
+    def __init__(self, classifier: Any, cancel: threading.Event) -> None:
+        self.classifier = classifier
+        self.cancel = cancel
+        self.bundle_id: str = classifier.bundle_id
+        self.labels: list[str] = classifier.labels
+
+    def classify_paths(self, paths: list, workers: int | None) -> Iterator:
+        results = self.classifier.classify_paths(paths, workers=workers)
+        try:
+            for result in results:
+                if self.cancel.is_set():
+                    return
+                yield result
+        finally:
+            close = getattr(results, "close", None)
+            if close is not None:
+                close()
 
 
 class JobContext:
@@ -99,9 +151,16 @@ class Job(QObject):
             result = self.fn(JobContext(self))
         except Exception as exc:  # every failure must reach the window as a message
             log.warning("%s failed", self.title, exc_info=exc)
-            self.failed.emit(describe_error(exc))
+            self._emit(self.failed, describe_error(exc))
         else:
-            self.succeeded.emit(result)
+            self._emit(self.succeeded, result)
         finally:
             self.running = False
-            self.finished.emit()
+            self._emit(self.finished)
+
+    def _emit(self, signal: Any, *args: Any) -> None:
+        """Send ``signal`` unless the window that started the job has closed in the meantime."""
+        try:
+            signal.emit(*args)
+        except RuntimeError:  # "Signal source has been deleted": nobody is left to tell
+            log.info("%s ended after its window closed", self.title)

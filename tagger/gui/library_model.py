@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QItemSelection, QItemSelectionModel, QModelIndex, QPersistentModelIndex, Qt
@@ -18,7 +18,7 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QWidget
 
 from tagger.gui import catalogue
-from tagger.gui.catalogue import COLUMNS, STATUSES, Filters, Row
+from tagger.gui.catalogue import COLUMNS, STATUSES, Filters, Row, folder_of
 from tagger.library import Library
 
 _KEYS = list(COLUMNS)
@@ -71,7 +71,7 @@ class LibraryModel(QAbstractTableModel):
             return None
         key = _KEYS[index.column()]
         if role == Qt.ItemDataRole.DisplayRole:
-            return self._display(row, key)
+            return folder_of(row.path, self.filters.folders) if key == "folder" else self._display(row, key)
         if role == Qt.ItemDataRole.ToolTipRole:
             return f"{row.path}\n{row.error}" if row.error else row.path
         if role == Qt.ItemDataRole.TextAlignmentRole:
@@ -150,6 +150,24 @@ class LibraryModel(QAbstractTableModel):
         return self._row_of.get(track_id)
 
 
+#: Typical text of each column, in characters, where its title and values do not say it.
+_TYPICAL_CHARS = {"title": 24, "artist": 16, "album": 16, "genres": 12, "predicted": 12, "confirmed": 12,
+                  "file": 22}
+#: Room for the padding and the sort arrow of a header section (px).
+_HEADER_PADDING = 28
+
+
+def default_widths(advance: Callable[[str], int]) -> dict[str, int]:
+    """Each column's starting width for a font whose text width is ``advance(text)``: wide enough
+    for its title (and sort arrow) and, for the status and confidence, every value it can show."""
+    widths = {}
+    for key, title in COLUMNS.items():
+        values = list(_STATE_TITLES.values()) if key == "status" else ["100%"] if key == "confidence" else []
+        values.append("n" * _TYPICAL_CHARS.get(key, 0))
+        widths[key] = max([advance(title)] + [advance(v) for v in values]) + _HEADER_PADDING
+    return widths
+
+
 class LibraryView(QTableView):
     """The table, set up for many rows: fixed row heights, sortable headers, row selection."""
 
@@ -169,8 +187,7 @@ class LibraryView(QTableView):
         rows.hide()
         header = self.horizontalHeader()
         header.setStretchLastSection(True)
-        for key, width in {"title": 170, "artist": 110, "album": 110, "genres": 110, "predicted": 120,
-                           "confidence": 85, "confirmed": 120, "status": 85}.items():
+        for key, width in default_widths(self.fontMetrics().horizontalAdvance).items():
             self.setColumnWidth(_KEYS.index(key), width)
 
     def selected_ids(self) -> list[int]:

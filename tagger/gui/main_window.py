@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from PySide6.QtCore import Qt, QThreadPool, QTimer
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QResizeEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
@@ -36,7 +36,7 @@ from tagger.gui import catalogue
 from tagger.gui.bundles import BundleInfo, activate, bundle_info
 from tagger.gui.catalogue import STATUSES, Filters
 from tagger.gui.detail import Spectrogram, TrackDetailPanel, compute_spectrogram
-from tagger.gui.jobs import Job, JobContext, describe_error
+from tagger.gui.jobs import Job, JobContext, UntilCancelled, describe_error, end_child_processes, progress_text
 from tagger.gui.library_model import LibraryModel, LibraryView
 from tagger.gui.messages import MessageBar
 from tagger.gui.profile_tab import ProfileTab, ProfileView, build_profile
@@ -66,6 +66,15 @@ LIVE_REFRESH_MS = 1000
 LIVE_REFRESH_SHARE = 20
 #: The detail panel follows the current row after it has rested this long (ms).
 DETAIL_DELAY_MS = 150
+#: From this window width (px) on, the track detail sits beside the table; below it, under it.
+DETAIL_BESIDE_MIN_WIDTH = 1280
+#: The detail panel's share of the width beside the table, or of the height under it.
+DETAIL_SHARE_BESIDE = 0.26
+DETAIL_SHARE_UNDER = 0.38
+#: While the window closes, it looks this often (ms) whether the stopped work has ended.
+CLOSING_POLL_MS = 50
+#: Work that has not ended this long (ms) after the window was asked to close is left to end on its own.
+CLOSING_WAIT_MS = 1500
 
 
 def _sentence(text: str) -> str:
@@ -84,6 +93,9 @@ class MainWindow(QMainWindow):
         self.bundle: BundleInfo | None = None
         self.job: Job | None = None  # the one job that changes the catalogue or files
         self.job_stage = ""
+        self._counting: tuple[float, int] | None = None  # (when, done) of the stage's first count
+        self.closing = False
+        self._detail_beside: bool | None = None  # where the track detail is placed, once known
         self.side_jobs: set[Job] = set()  # read-only work: spectrograms, profile, previews
         self.pool = QThreadPool(self)
         self._classifier: Any = None
@@ -121,6 +133,8 @@ class MainWindow(QMainWindow):
         self.detail_timer.timeout.connect(self.show_current_detail)
         self.view.selectionModel().currentRowChanged.connect(lambda: self.detail_timer.start())
         self.model.modelReset.connect(self._count_changed)
+        self.model.modelReset.connect(self._detail_follows_rows)
+        self.detail.failed.connect(lambda text: self.messages.show_message(text, "error"))
         self.review.accept_selected.connect(self.accept_selected)
         self.review.accept_above.connect(self.accept_above)
         self.review.set_genre.connect(self.set_genre)
@@ -193,13 +207,32 @@ class MainWindow(QMainWindow):
         self.library_stack.addWidget(welcome)
         self.library_stack.addWidget(table_side)
 
+        self.detail_split = QSplitter()
+        self.detail_split.addWidget(self.library_stack)
+        self.detail_split.addWidget(self.detail)
+        self.detail_split.setStretchFactor(0, 1)
         splitter = QSplitter()
         splitter.addWidget(folders)
-        splitter.addWidget(self.library_stack)
-        splitter.addWidget(self.detail)
+        splitter.addWidget(self.detail_split)
         splitter.setStretchFactor(1, 1)
-        splitter.setSizes([150, 960, 340])
+        splitter.setSizes([150, 1300])
         return splitter
+
+    def _place_detail(self) -> None:
+        """The detail panel beside the table on a wide window, under it on a narrow one, where
+        beside it would squeeze either to a sliver."""
+        wide = self.width() >= DETAIL_BESIDE_MIN_WIDTH
+        if wide == self._detail_beside:
+            return
+        self._detail_beside = wide
+        self.detail_split.setOrientation(Qt.Orientation.Horizontal if wide else Qt.Orientation.Vertical)
+        total = self.width() if wide else self.height()
+        share = DETAIL_SHARE_BESIDE if wide else DETAIL_SHARE_UNDER
+        self.detail_split.setSizes([int(total * (1 - share)), int(total * share)])
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._place_detail()
 
     def _job_bar(self) -> None:
         self.job_text = QLabel()
@@ -235,7 +268,7 @@ class MainWindow(QMainWindow):
                                             "Classify every track the active model has not judged yet")
         self.cancel_action = self._action("Ca&ncel", self.cancel_job, "Esc", pixmap.SP_BrowserStop,
                                           "Stop the running job after the current file")
-        self.write_action = self._action("&Preview and write…", self.open_preview, "Ctrl+W",
+        self.write_action = self._action("&Preview and write…", self.open_preview, "Ctrl+S",
                                          pixmap.SP_DialogSaveButton, "See what will be written, then write")
         self.undo_action = self._action("&Undo last write", self.undo_last, QKeySequence.StandardKey.Undo,
                                         pixmap.SP_ArrowBack, "Put back the genres the last write replaced")
@@ -245,12 +278,15 @@ class MainWindow(QMainWindow):
         self.accept_above_action = self._action(
             "Accept all &above the threshold", lambda: self.accept_above(self.review.threshold.value() / 100))
         self.retrain_action = self._action("&Retrain the model…", self.open_retrain)
-        quit_action = self._action("&Quit", self.close, QKeySequence.StandardKey.Quit)
+        close_action = self._action("&Close window", self.close, "Ctrl+W")
+        quit_action = self._action("&Quit", self.close, "Ctrl+Q")
+        quit_action.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
         menus = self.menuBar()
         file_menu = menus.addMenu("&File")
         for action in (self.add_action, self.scan_action, self.classify_action, self.cancel_action):
             file_menu.addAction(action)
         file_menu.addSeparator()
+        file_menu.addAction(close_action)
         file_menu.addAction(quit_action)
         edit_menu = menus.addMenu("&Edit")
         for action in (self.undo_action, self.undo_tracks_action, self.history_action):
@@ -313,7 +349,7 @@ class MainWindow(QMainWindow):
 
         key = (str(self.settings.bundle_path), self.settings["device"], self.settings.window_spec())
         if self._classifier_key != key:
-            ctx.stage("loading the model")
+            ctx.stage("loading model")
             self._classifier = Classifier.load(self.settings.bundle_path, device=self.settings["device"],
                                                window=self.settings.window_spec())
             self._classifier_key = key
@@ -478,21 +514,33 @@ class MainWindow(QMainWindow):
         return job.start(self.pool)
 
     def _job_stage(self, stage: str) -> None:
+        if self.closing:
+            return
         self.job_stage = stage
+        self._counting = None
         self.job_text.setText(f"{stage}…")
         self.job_progress.setRange(0, 0)  # busy until the stage counts
 
     def _job_progress(self, done: int, total: int) -> None:
+        """The count, and from the second count on, the speed and the time left."""
+        if self.closing:
+            return
+        now = time.monotonic()
+        if self._counting is None:
+            self._counting = (now, done)
+        since, counted_from = self._counting
         self.job_progress.setRange(0, max(total, 1))
         self.job_progress.setValue(done)
         self.job_progress.setFormat(f"{done:,} / {total:,}")
-        self.job_text.setText(f"{self.job_stage}: {done:,} of {total:,}")
+        self.job_text.setText(f"{self.job_stage}: {progress_text(done, total, now - since, counted_from)}")
 
     def _job_finished(self) -> None:
         if self.job is not None:
             self.job.deleteLater()
         self.job = None
         self.live.stop()
+        if self.closing:
+            return
         for widget in (self.job_text, self.job_progress, self.cancel_button):
             widget.hide()
         if self.reopen_after_job:
@@ -544,11 +592,26 @@ class MainWindow(QMainWindow):
         self.run_job("Classifying", self._classify, lambda report: self._classified(report, []))
 
     def _classify(self, ctx: JobContext) -> ClassifyReport:
-        classifier = self._load_classifier(ctx)
-        ctx.stage("Classifying")
+        """Classify what the model has not judged. Every track is committed as it finishes, so
+        the table's live refresh fills the rows in one by one."""
+        classifier = UntilCancelled(self._load_classifier(ctx), ctx.cancel)
+        workers = self.settings.workers()
+        starting = workers != 0  # worker processes take a while to start before the first track is done
+        ctx.stage("starting workers" if starting else "Classifying")
+
+        def progress(done: int, total: int) -> None:
+            nonlocal starting
+            if starting:
+                starting = False
+                ctx.stage("Classifying")
+            ctx.progress(done, total)
+
         source = None if self.bundle is None or self.bundle.shipped else str(self.settings.bundle_path.resolve())
-        return classify_library(self.lib, classifier, source=source, workers=self.settings.workers(),
-                                track_ids=self._in_folders(), progress=ctx.progress, cancel=ctx.cancel)
+        report = classify_library(self.lib, classifier, source=source, workers=workers, track_ids=self._in_folders(),
+                                  progress=progress, cancel=ctx.cancel, commit_every=1)
+        report.cancelled = report.cancelled or (ctx.cancel.is_set()
+                                                and report.classified + len(report.failed) < report.total)
+        return report
 
     def _scanned(self, result: tuple[ScanReport, ClassifyReport | str | None]) -> None:
         scanned, classified = result
@@ -719,6 +782,13 @@ class MainWindow(QMainWindow):
             self.run_side_job("Spectrogram", lambda ctx: compute_spectrogram(track_id, path),
                               self._spectrogram_ready, self.detail.spectrogram_failed)
 
+    def _detail_follows_rows(self) -> None:
+        """Empty the detail panel when its track is no longer listed (filtered out, or its folder
+        removed): it must never describe a row the table does not show."""
+        shown = self.detail.detail
+        if shown is not None and self.model.position_of(shown.row.track_id) is None:
+            self.detail.show_track(None, self.window_length_s())
+
     def _spectrogram_ready(self, spectrogram: Spectrogram) -> None:
         self.detail.show_spectrogram(spectrogram)
 
@@ -758,6 +828,8 @@ class MainWindow(QMainWindow):
                 lambda: catalogue.confirmed_examples(self.lib, self.settings.folders) if self.lib else [],
                 f"your library ({self.settings.library_path})", self)
             self.retrain_window.use_bundle.connect(lambda path: self.settings_page.set_model(Path(path)))
+            self.retrain_window.set_dataset(self.settings["retrain_dataset"], self.settings["retrain_path"])
+            self.retrain_window.dataset_chosen.connect(self._remember_dataset)
             self.open_retrain()
 
         def failed(message: str) -> None:
@@ -767,17 +839,48 @@ class MainWindow(QMainWindow):
 
         self.run_side_job("Loading methods", lambda ctx: specs(), opened, failed)
 
+    def _remember_dataset(self, kind: str, path: str) -> None:
+        """Keep the retraining dataset for the next time the dialog opens."""
+        self.settings.set("retrain_dataset", kind)
+        if kind != "library":
+            self.settings.set("retrain_path", path)
+
     # Closing
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        """Stop the running work cleanly: jobs stop after their current file, training ends."""
-        if self.job is not None:
-            self.job.cancel()
-        for job in self.side_jobs:
-            job.cancel()
+        """Close at once when idle. With work running, say "stopping", stop it (jobs are
+        cancelled, worker processes and a training run are ended; every classified track is
+        already committed) and close as soon as the work has let go, or after ``CLOSING_WAIT_MS``."""
+        if not self.closing and (self.job is not None or self.side_jobs or self.pool.activeThreadCount()):
+            self.closing = True
+            event.ignore()
+            self.job_text.setText("stopping…")
+            self.job_progress.setRange(0, 0)
+            self.cancel_button.setEnabled(False)
+            for widget in (self.job_text, self.job_progress):
+                widget.show()
+            for job in [self.job, *self.side_jobs]:
+                if job is not None:
+                    job.cancel()
+            if self.retrain_window is not None:
+                self.retrain_window.shutdown()
+            end_child_processes()
+            self._close_deadline = time.monotonic() + CLOSING_WAIT_MS / 1000
+            self._close_poll = QTimer(self, interval=CLOSING_POLL_MS)
+            self._close_poll.timeout.connect(self._close_when_stopped)
+            self._close_poll.start()
+            return
+        self.closing = True
         if self.retrain_window is not None:
             self.retrain_window.shutdown()
-        self.pool.waitForDone(30_000)
-        if self.lib is not None:
+        end_child_processes()
+        self.live.stop()
+        if self.lib is not None and not self.pool.activeThreadCount():
             self.lib.close()
         super().closeEvent(event)
+
+    def _close_when_stopped(self) -> None:
+        if self.pool.activeThreadCount() and time.monotonic() < self._close_deadline:
+            return
+        self._close_poll.stop()
+        self.close()

@@ -1,43 +1,76 @@
 """The taste profile tab: the chart and text of ``genre-tagger profile``, drawn by the same
-functions, with snapshots saved on request so the trend panel shows how the taste moved."""
+functions at the size of the window, with snapshots saved on request so the trend panel shows how
+the taste moved."""
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
-from pathlib import Path
 
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QFontDatabase
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPlainTextEdit, QPushButton, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QPushButton,
+    QScrollArea,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+from sqlalchemy import select
 
-from tagger.gui.charts import ImageView
-from tagger.library import Library
-from tagger.profile import WEIGHTINGS, Profile, Weighting, compute_profile, draw_chart, history, render_text, save_snapshot
+from tagger.gui.charts import FigureView
+from tagger.library import Library, Track, TrackStatus
+from tagger.profile import WEIGHTINGS, Profile, Weighting, compute_profile, history, render_text, save_snapshot
+from tagger.profile.chart import TOP_GENRES, draw_profile, panel_heights
 
 _WEIGHTING_TITLES = {"count": "by number of songs", "duration": "by listening time"}
 
 
+#: Pixels per inch of the chart's panel heights below which its canvas scrolls instead of shrinking.
+MIN_PIXELS_PER_INCH = 62
+MIN_CHART_WIDTH = 420
+
+
 @dataclass(frozen=True)
 class ProfileView:
-    """A computed profile, its text report and its chart image."""
+    """A computed profile, its text report, the snapshots its trend is drawn from, how many
+    snapshot moments exist, and how many files carry a genre tag of their own."""
 
     profile: Profile
     text: str
-    chart: Path
+    trend: list[Profile]
     snapshots: int
+    tagged: int
+
+
+def tagged_files(lib: Library) -> int:
+    """Readable tracks whose file has a genre tag of its own (not a prediction)."""
+    with lib.session() as session:
+        return sum(bool(genres) for genres in session.scalars(select(Track.genres)
+                                                              .where(Track.status == TrackStatus.OK)))
 
 
 def build_profile(lib: Library, weighting: Weighting, snapshot: bool = False) -> ProfileView:
-    """Compute the profile (and save it as a snapshot if asked), then draw it with its history,
-    beside the catalogue: the same steps as ``genre-tagger profile``. Runs in a job."""
+    """Compute the profile (and, if asked, save a snapshot of both weightings at one moment, so the
+    count of snapshots is the same whichever way the profile is viewed): the same steps as
+    ``genre-tagger profile``. Runs in a job."""
     profile = compute_profile(lib, weighting)
     past = history(lib, weighting)
     previous = past[-1] if past else None
-    if snapshot and save_snapshot(lib, profile):
-        past.append(profile)
+    if snapshot:
+        for other in WEIGHTINGS:
+            taken = profile if other == weighting else dataclasses.replace(compute_profile(lib, other),
+                                                                           taken_at=profile.taken_at)
+            if save_snapshot(lib, taken) and taken is profile:
+                past.append(profile)
     trend = past if past and past[-1] is profile else past + [profile]
-    chart = draw_chart(profile, lib.path.with_name("profile.png"), trend)
-    return ProfileView(profile, render_text(profile, previous, top=8), chart, len(past))
+    moments = {p.taken_at for w in WEIGHTINGS for p in history(lib, w)}
+    return ProfileView(profile, render_text(profile, previous, top=TOP_GENRES), trend, len(moments),
+                       tagged_files(lib))
 
 
 class ProfileTab(QWidget):
@@ -64,12 +97,16 @@ class ProfileTab(QWidget):
         bar.addWidget(refresh)
         bar.addWidget(self.snapshot_button)
         bar.addWidget(self.status, 1)
-        self.chart = ImageView()
-        self.chart.show_text("The profile appears here once the library has genres.")
+        self.chart = FigureView(6.0)
+        self.chart.setMinimumWidth(MIN_CHART_WIDTH)
+        self.chart.message("The profile appears here once the library has genres.")
+        scroll = QScrollArea()
+        scroll.setWidget(self.chart)
+        scroll.setWidgetResizable(True)
         self.text = QPlainTextEdit(readOnly=True)
         self.text.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
         splitter = QSplitter()
-        splitter.addWidget(self.chart)
+        splitter.addWidget(scroll)
         splitter.addWidget(self.text)
         splitter.setSizes([700, 300])
         layout = QVBoxLayout(self)
@@ -81,7 +118,10 @@ class ProfileTab(QWidget):
         self.requested.emit(self.weighting.currentData(), snapshot)
 
     def show_view(self, view: ProfileView) -> None:
-        self.chart.show_image(view.chart)
+        """Draw the chart at the size of the tab; it scrolls rather than shrink past legibility."""
+        self.chart.setMinimumHeight(int(sum(panel_heights(view.profile, view.trend)) * MIN_PIXELS_PER_INCH))
+        draw_profile(self.chart.figure, view.profile, view.trend, tagged=view.tagged)
+        self.chart.draw()
         self.text.setPlainText(view.text)
         self.status.setText(f"{view.snapshots} snapshot{'' if view.snapshots == 1 else 's'} saved")
 

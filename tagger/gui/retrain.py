@@ -10,6 +10,7 @@ period.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import multiprocessing
 import queue as queue_module
@@ -22,8 +23,10 @@ from typing import Any
 from PySide6.QtCore import QObject, QTimer, QUrl, Signal
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDialog,
+    QDialogButtonBox,
     QFrame,
     QFileDialog,
     QFormLayout,
@@ -33,6 +36,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QProgressBar,
     QPushButton,
+    QScrollArea,
     QSpinBox,
     QSplitter,
     QTextBrowser,
@@ -40,8 +44,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from tagger.gui.charts import FigureView, ImageView
+from tagger.gui.bundles import LEAKY_COLUMN, REFERENCE_SPLIT, bundle_info
+from tagger.gui.charts import FigureView, draw_confusion
 from tagger.gui.training_job import TrainOutcome, TrainRequest, main_parameters
+from trainer.bundle import BundleError
 from trainer.methods import MethodSpec
 
 #: Dataset kinds: key -> title.
@@ -50,9 +56,35 @@ DATASETS: dict[str, str] = {
     "folders": "A folder with one sub-folder per genre",
     "library": "My library (tracks whose genre I accepted)",
 }
+#: The split each dataset kind starts on: GTZAN's fault-filtered split, the basis of the shipped
+#: model's figure; other data has no such list, so a random split by song.
+DEFAULT_SPLITS = {"gtzan": REFERENCE_SPLIT, "folders": "random-80-20", "library": "random-80-20"}
 #: Seconds a cancelled run gets to stop by itself before its process is ended.
 CANCEL_GRACE_S = 5.0
 POLL_MS = 100
+#: Height (px) under which the training curve scrolls instead of shrinking.
+CURVE_MIN_PX = 170
+
+
+def path_problem(kind: str, text: str) -> str | None:
+    """What is wrong with ``text`` as the location of a ``kind`` dataset (a quick look at the
+    folder, nothing is read), or None when it looks usable. The empty path has its own message."""
+    if not text.strip():
+        return "Choose the dataset's folder" + (" or its features CSV." if kind == "gtzan" else ".")
+    path = Path(text.strip()).expanduser()
+    if not path.exists():
+        return f"{path} does not exist."
+    if path.is_file():
+        if kind == "gtzan" and path.suffix.lower() == ".csv":
+            return None
+        return f"{path.name} is a file, not " + ("a dataset folder or a features CSV." if kind == "gtzan" else
+                                                  "a folder with one sub-folder per genre.")
+    if kind == "gtzan" and any((path / sub).is_dir() for sub in ("genres_original", "genres", "images_original")):
+        return None
+    if any(child.is_dir() for child in path.iterdir()):
+        return None
+    return (f"{path} holds no genre folders: expected " + ("genres_original/ or " if kind == "gtzan" else "")
+            + "one sub-folder per genre.")
 
 
 class TrainingProcess(QObject):
@@ -139,6 +171,8 @@ class RetrainWindow(QDialog):
     makes it active."""
 
     use_bundle = Signal(str)
+    #: (dataset kind, path) whenever the user chooses a dataset, for the settings to remember.
+    dataset_chosen = Signal(str, str)
 
     def __init__(self, specs: dict[str, MethodSpec], models_dir: Path, device: str,
                  library_examples: Callable[[], list[tuple[str, str, str]]], library_name: str,
@@ -160,7 +194,10 @@ class RetrainWindow(QDialog):
             self.dataset.addItem(title, key)
         self.path = QLineEdit()
         self.path.setPlaceholderText("a dataset folder or features CSV")
-        self.path.editingFinished.connect(self._refill_methods)
+        self.path.editingFinished.connect(self._path_edited)
+        self.path.textChanged.connect(self._check_path)
+        self.path_note = QLabel(wordWrap=True)
+        self.path_note.setStyleSheet("color: #b3261e")
         self.folder_button = QPushButton("Folder…")
         self.folder_button.clicked.connect(self._choose_folder)
         self.csv_button = QPushButton("CSV file…")
@@ -175,7 +212,14 @@ class RetrainWindow(QDialog):
         self.method_note = QLabel(wordWrap=True)
         self.split = QComboBox()
         self.split.addItems(list(SPLIT_NAMES))
-        self.split.setCurrentText("random-80-20")
+        self.split.setCurrentText(REFERENCE_SPLIT)
+        self.split.currentIndexChanged.connect(self._explain_figure)
+        self.leave_out = QCheckBox(f"Leave out the clips' '{LEAKY_COLUMN}' column, as the shipped model does")
+        self.leave_out.setToolTip("GTZAN's length column tells which batch of files a clip came from, not how it "
+                                  "sounds; every window the tagger cuts has the same length")
+        self.leave_out.setChecked(True)
+        self.leave_out.toggled.connect(self._explain_figure)
+        self.figure_note = QLabel(wordWrap=True)
         self.seed = QSpinBox(minimum=0, maximum=10_000)
         self.parameters_box = QGroupBox("Main parameters")
         self.parameters_form = QFormLayout(self.parameters_box)
@@ -185,10 +229,13 @@ class RetrainWindow(QDialog):
         form = QFormLayout(choose)
         form.addRow("Dataset", self.dataset)
         form.addRow("Location", path_row)
+        form.addRow("", self.path_note)
         form.addRow("", self.library_note)
         form.addRow("Method", self.method)
         form.addRow("", self.method_note)
+        form.addRow("", self.leave_out)
         form.addRow("Split (by song)", self.split)
+        form.addRow("", self.figure_note)
         form.addRow("Seed", self.seed)
 
         self.start_button = QPushButton("Train")
@@ -211,8 +258,9 @@ class RetrainWindow(QDialog):
 
         self.report_title = QTextBrowser(openLinks=False, maximumHeight=120, frameShape=QFrame.Shape.NoFrame)
         self.report_title.viewport().setAutoFillBackground(False)
-        self.confusion = ImageView()
-        self.confusion.show_text("The report (accuracy, confusion matrix) appears here after training.")
+        self.confusion = FigureView(4.0)
+        self.confusion.setMinimumHeight(320)
+        self.confusion.message("The report (accuracy, confusion matrix) appears here after training.")
         self.use_button = QPushButton("Use this model")
         self.use_button.setEnabled(False)
         self.use_button.clicked.connect(self._use)
@@ -237,11 +285,22 @@ class RetrainWindow(QDialog):
         left_layout.addWidget(self.stage)
         left_layout.addWidget(self.epoch_line)
         left_layout.addWidget(self.curve, 1)
+        self.curve.setMinimumHeight(CURVE_MIN_PX)
+        left_scroll = QScrollArea()  # a small screen scrolls the form; the curve never becomes a sliver
+        left_scroll.setWidget(left)
+        left_scroll.setWidgetResizable(True)
+        left_scroll.setFrameShape(QFrame.Shape.NoFrame)
         splitter = QSplitter()
-        splitter.addWidget(left)
+        splitter.addWidget(left_scroll)
         splitter.addWidget(report_box)
         splitter.setSizes([520, 460])
-        QVBoxLayout(self).addWidget(splitter)
+        close = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        close.rejected.connect(self.close)
+        close.button(QDialogButtonBox.StandardButton.Close).setToolTip(
+            "Close this window; a training under way goes on, and reopening shows it")
+        outer = QVBoxLayout(self)
+        outer.addWidget(splitter, 1)
+        outer.addWidget(close)
 
         self.dataset.currentIndexChanged.connect(self._dataset_changed)
         self.method.currentIndexChanged.connect(self._method_changed)
@@ -255,9 +314,21 @@ class RetrainWindow(QDialog):
 
     def set_dataset(self, kind: str, path: str = "") -> None:
         """Choose the dataset (one of ``DATASETS``) and, for the folder kinds, where it is."""
-        self.dataset.setCurrentIndex(self.dataset.findData(kind))
+        self.dataset.setCurrentIndex(max(self.dataset.findData(kind), 0))
         self.path.setText(path)
+        self._path_edited()
+
+    def _path_edited(self) -> None:
+        self._check_path()  # again: the folder may have changed since the text did
         self._refill_methods()
+        self.dataset_chosen.emit(self.dataset_kind, self.path.text().strip())
+
+    def _check_path(self) -> None:
+        """Say at once what is wrong with the typed location; say nothing while it is empty."""
+        text = self.path.text()
+        problem = path_problem(self.dataset_kind, text) if text.strip() and self.dataset_kind != "library" else None
+        self.path_note.setText(problem or "")
+        self.path_note.setVisible(problem is not None)
 
     def _choose_folder(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Dataset folder", self.path.text())
@@ -273,6 +344,7 @@ class RetrainWindow(QDialog):
         library = self.dataset_kind == "library"
         for widget in (self.path, self.folder_button):
             widget.setEnabled(not library)
+        self._check_path()
         self.csv_button.setEnabled(self.dataset_kind == "gtzan")
         if library:
             examples = self.library_examples()
@@ -281,11 +353,33 @@ class RetrainWindow(QDialog):
                                       + ("" if examples else ": accept some genres in the library first"))
         else:
             self.library_note.clear()
-        filtered = self.split.findText("filtered")
+        self.library_note.setVisible(library)
+        filtered = self.split.findText(REFERENCE_SPLIT)
         self.split.model().item(filtered).setEnabled(self.dataset_kind == "gtzan")
-        if not self.split.model().item(self.split.currentIndex()).isEnabled():
-            self.split.setCurrentText("random-80-20")
+        self.split.setCurrentText(DEFAULT_SPLITS[self.dataset_kind])
         self._refill_methods()
+        self.dataset_chosen.emit(self.dataset_kind, self.path.text().strip())
+
+    def _has_column_choice(self) -> bool:
+        name = self.method.currentData()
+        return name is not None and "drop_columns" in {f.name for f in dataclasses.fields(self.specs[name].config)}
+
+    def _explain_figure(self) -> None:
+        """Say whether the run's test figure will stand beside the shipped model's."""
+        problems = []
+        if self.split.currentText() != REFERENCE_SPLIT:
+            problems.append(f"a {self.split.currentText()} split lets one artist's songs sit on both sides, "
+                            "so its figure reads higher")
+        if self._has_column_choice() and not self.leave_out.isChecked():
+            problems.append(f"the '{LEAKY_COLUMN}' column flatters the figure")
+        if problems:
+            self.figure_note.setStyleSheet("color: #8a5a00")
+            self.figure_note.setText(f"Not comparable with the shipped model's figure ({REFERENCE_SPLIT} split): "
+                                     + "; ".join(problems) + ".")
+        else:
+            self.figure_note.setStyleSheet("color: #666666")
+            self.figure_note.setText(f"The test figure will compare with the shipped model's ({REFERENCE_SPLIT} "
+                                     "split, no artist on both sides).")
 
     def _refill_methods(self) -> None:
         """CSV features feed only the methods built on those features; audio feeds every method."""
@@ -305,8 +399,12 @@ class RetrainWindow(QDialog):
         name = self.method.currentData()
         if name is None:
             return
+        if not self.running:
+            self._clear_results("Choose a dataset and a method, then press Train.")
         spec = self.specs[name]
         self.method_note.setText(f"{spec.summary} — input: {spec.pipeline}")
+        self.leave_out.setVisible(self._has_column_choice())
+        self._explain_figure()
         while self.parameters_form.rowCount():
             self.parameters_form.removeRow(0)
         self.parameter_edits = {}
@@ -322,6 +420,8 @@ class RetrainWindow(QDialog):
 
         changed = [f"{key}={edit.text().strip()}" for key, (edit, default) in self.parameter_edits.items()
                    if edit.text().strip() != json.dumps(default)]
+        if self._has_column_choice() and self.leave_out.isChecked():
+            changed.append(f"drop_columns={json.dumps([LEAKY_COLUMN])}")
         return parse_overrides(changed)
 
     def request(self) -> TrainRequest:
@@ -339,11 +439,26 @@ class RetrainWindow(QDialog):
                 raise ValueError("no accepted genres in your library yet: accept or set genres first")
             return TrainRequest(examples=examples, library_name=self.library_name, **common)
         path = self.path.text().strip()
-        if not path or not Path(path).exists():
-            raise ValueError("choose the dataset's folder or CSV file")
+        problem = path_problem(self.dataset_kind, path)
+        if problem:
+            raise ValueError(problem)
         return TrainRequest(data_path=path, **common)
 
     # The run
+
+    def _clear_results(self, stage: str) -> None:
+        """Forget the last run's report, curve and figures (another method or dataset is chosen)."""
+        self.history = []
+        self.outcome = None
+        self.use_button.setEnabled(False)
+        self.open_button.setEnabled(False)
+        self.report_title.clear()
+        self.confusion.message("The report (accuracy, confusion matrix) appears here after training.")
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
+        self.epoch_line.clear()
+        self.curve.message("loss and validation accuracy appear here, epoch by epoch")
+        self.stage.setText(stage)
 
     def start(self) -> None:
         try:
@@ -351,17 +466,11 @@ class RetrainWindow(QDialog):
         except ValueError as exc:
             self.stage.setText(f"<span style='color:#b3261e'>{exc}</span>")
             return
-        self.history = []
-        self.outcome = None
-        self.use_button.setEnabled(False)
-        self.open_button.setEnabled(False)
-        self.report_title.clear()
-        self.confusion.show_text("training…")
+        self._clear_results("starting the training process…")
+        self.confusion.message("training…")
         epochs = request.overrides.get("train.epochs", main_parameters(request.method).get("train.epochs"))
         self.progress.setRange(0, int(epochs) if epochs else 0)
-        self.progress.setValue(0)
-        self.epoch_line.clear()
-        self.curve.message("waiting for the first epoch")
+        self.curve.message("waiting for the first epoch" if epochs else "this method trains in one go, without epochs")
         self.run = TrainingProcess(request, self)
         self.run.staged.connect(lambda text: self.stage.setText(f"{text}…"))
         self.run.epoch.connect(self._epoch)
@@ -369,7 +478,6 @@ class RetrainWindow(QDialog):
         self.run.failed.connect(self._failed)
         self.run.cancelled.connect(self._cancelled)
         self._set_running(True)
-        self.stage.setText("starting the training process…")
         self.run.start()
 
     def cancel(self) -> None:
@@ -385,7 +493,7 @@ class RetrainWindow(QDialog):
     def _set_running(self, running: bool) -> None:
         self.start_button.setEnabled(not running)
         self.cancel_button.setEnabled(running)
-        for widget in (self.dataset, self.method, self.split, self.seed, self.parameters_box):
+        for widget in (self.dataset, self.method, self.split, self.seed, self.parameters_box, self.leave_out):
             widget.setEnabled(not running)
         if not running and self.progress.maximum() == 0:
             self.progress.setRange(0, 1)
@@ -425,25 +533,48 @@ class RetrainWindow(QDialog):
         self._set_running(False)
         self.progress.setValue(self.progress.maximum())
         self.stage.setText("Done. Read the report, then make the new model active if you like it.")
-        self.report_title.setText(f"<h3>Test accuracy {outcome.accuracy:.1%} over {outcome.n_test} songs</h3>"
-                                  f"macro F1 {outcome.macro_f1:.3f}; {len(outcome.labels)} genres: "
-                                  f"{', '.join(outcome.labels)}<br><small>{outcome.title}<br>"
+        if not self.history:
+            self.curve.message("this method trained in one go: no epochs to show")
+        try:
+            problem = bundle_info(outcome.bundle).comparability()
+        except BundleError as exc:
+            problem = str(exc)
+        note = (f"<br><b style='color:#8a5a00'>Not comparable with the shipped model: {problem}.</b>" if problem else
+                f"<br>On the same basis as the shipped model's figure ({REFERENCE_SPLIT} split).")
+        self.report_title.setText(f"<h3>Test accuracy {outcome.accuracy:.1%} over {outcome.n_test} songs, "
+                                  f"{outcome.split} split</h3>macro F1 {outcome.macro_f1:.3f}; "
+                                  f"{len(outcome.labels)} genres{note}<br><small>{outcome.title}<br>"
                                   f"bundle: {outcome.bundle}</small>")
-        self.confusion.show_image(Path(outcome.confusion_png))
+        self._draw_confusion(Path(outcome.report_dir) / "report.json")
         self.use_button.setEnabled(True)
         self.open_button.setEnabled(True)
 
     def _failed(self, message: str) -> None:
         self._set_running(False)
         self.stage.setText(f"<span style='color:#b3261e'>Training failed: {message}</span>")
-        self.confusion.show_text("no report: the training did not finish")
+        self.confusion.message("no report: the training did not finish")
+        if not self.history:
+            self.curve.message("no epochs: the training did not finish")
 
     def _cancelled(self) -> None:
         self._set_running(False)
         self.stage.setText("Training cancelled; nothing was saved.")
-        self.confusion.show_text("no report: the training was cancelled")
+        self.confusion.message("no report: the training was cancelled")
+        if not self.history:
+            self.curve.message("no epochs: the training was cancelled")
         if self.run is not None:
             shutil.rmtree(self.run.request.out, ignore_errors=True)
+
+    def _draw_confusion(self, report: Path) -> None:
+        """The run's confusion matrix, drawn at the size of the panel (a picture scaled down to fit
+        would shrink its digits to a few pixels)."""
+        try:
+            summary = json.loads(report.read_text(encoding="utf-8"))
+            draw_confusion(self.confusion.figure, summary["confusion_matrix"], summary["labels"])
+        except (OSError, ValueError, KeyError) as exc:
+            self.confusion.message(f"no confusion matrix: {exc}")
+            return
+        self.confusion.draw()
 
     def _open_report(self) -> None:
         if self.outcome is not None:

@@ -63,6 +63,9 @@ OPTIONS: tuple[Option, ...] = (
            "For players that cannot read ID3v2.4.", section="Writing"),
     Option("accept_threshold", "Accept all above", float, 0.8,
            "The confidence the review bar's bulk accept uses.", minimum=0.0, maximum=1.0, percent=True),
+    Option("retrain_dataset", "Retraining dataset", str, "gtzan", "The kind of dataset retrained on last.",
+           choices={"gtzan": "GTZAN", "folders": "A folder per genre", "library": "My library"}),
+    Option("retrain_path", "Retraining data", str, "", "The dataset folder or features CSV retrained on last."),
 )
 BY_KEY: dict[str, Option] = {o.key: o for o in OPTIONS}
 

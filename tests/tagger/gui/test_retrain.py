@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QDialogButtonBox
 
 from tagger.library import active_model
 from tests.support import gtzan_dir
@@ -62,7 +63,7 @@ def test_a_bad_dataset_is_a_message_not_a_crash(qtbot, window, tmp_path):
     dialog = open_retrain(qtbot, window)
     dialog.set_dataset("folders", str(tmp_path / "nowhere"))
     qtbot.mouseClick(dialog.start_button, Qt.MouseButton.LeftButton)
-    assert "choose the dataset" in dialog.stage.text()
+    assert "nowhere does not exist" in dialog.stage.text()
     assert not dialog.running
 
     empty = tmp_path / "empty"
@@ -78,3 +79,73 @@ def test_a_bad_dataset_is_a_message_not_a_crash(qtbot, window, tmp_path):
     assert "0 accepted tracks" in dialog.library_note.text()
     qtbot.mouseClick(dialog.start_button, Qt.MouseButton.LeftButton)
     assert "accept or set genres first" in dialog.stage.text()
+
+
+def test_the_location_is_checked_as_it_is_typed(qtbot, window, tmp_path):
+    dialog = open_retrain(qtbot, window)
+    dialog.set_dataset("folders", "")
+    assert dialog.path_note.text() == ""  # nothing typed yet: nothing to complain about
+    dialog.path.setText(str(tmp_path / "nowhere"))
+    assert dialog.path_note.text() == f"{tmp_path / 'nowhere'} does not exist."
+    (tmp_path / "notes.txt").write_text("hello")
+    dialog.path.setText(str(tmp_path / "notes.txt"))
+    assert dialog.path_note.text() == "notes.txt is a file, not a folder with one sub-folder per genre."
+    (tmp_path / "flat").mkdir()
+    dialog.path.setText(str(tmp_path / "flat"))
+    assert "holds no genre folders" in dialog.path_note.text()
+    (tmp_path / "flat" / "rock").mkdir()
+    dialog.path.editingFinished.emit()  # the user presses Enter once the folder is right
+    assert dialog.path_note.text() == ""  # the message goes away once the folder is right
+    dialog.set_dataset("gtzan", str(gtzan_dir() / "features_30_sec.csv"))
+    assert dialog.path_note.text() == ""
+
+
+def test_retraining_starts_on_the_shipped_models_basis_and_says_when_a_figure_is_not_comparable(qtbot, window):
+    dialog = open_retrain(qtbot, window)
+    dialog.set_dataset("gtzan", str(gtzan_dir() / "features_30_sec.csv"))
+    dialog.method.setCurrentIndex(dialog.method.findData("xgboost"))
+    assert dialog.split.currentText() == "filtered"
+    assert dialog.leave_out.isChecked() and dialog.overrides() == {"drop_columns": ("length",)}
+    assert dialog.figure_note.text().startswith("The test figure will compare with the shipped model's")
+    dialog.leave_out.setChecked(False)
+    assert dialog.overrides() == {}
+    assert "the 'length' column flatters the figure" in dialog.figure_note.text()
+    dialog.leave_out.setChecked(True)
+    dialog.split.setCurrentText("random-80-20")
+    assert dialog.figure_note.text().startswith("Not comparable with the shipped model's figure")
+    dialog.set_dataset("folders", str(gtzan_dir() / "genres_original"))
+    assert dialog.split.currentText() == "random-80-20"
+    assert not dialog.split.model().item(dialog.split.findText("filtered")).isEnabled()
+    dialog.set_dataset("gtzan", str(gtzan_dir() / "features_30_sec.csv"))
+    assert dialog.split.currentText() == "filtered"
+
+
+def test_a_run_without_epochs_its_report_and_a_method_switch(qtbot, window):
+    csv = str(gtzan_dir() / "features_30_sec.csv")
+    dialog = open_retrain(qtbot, window)
+    dialog.set_dataset("gtzan", csv)
+    assert window.settings["retrain_path"] == csv and window.settings["retrain_dataset"] == "gtzan"
+    dialog.method.setCurrentIndex(dialog.method.findData("knn"))
+    qtbot.mouseClick(dialog.start_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not dialog.running, timeout=TRAINING_TIMEOUT_MS)
+    assert dialog.outcome is not None, dialog.stage.text()
+    assert dialog.outcome.split == "filtered"
+    assert [t.get_text() for t in dialog.curve.figure.texts] == ["this method trained in one go: no epochs to show"]
+    report = dialog.report_title.toPlainText()
+    assert "filtered split" in report and "On the same basis as the shipped model's figure" in report
+    # the confusion matrix is drawn at the panel's size, one count per non-empty cell, summing to the test songs
+    [ax] = dialog.confusion.figure.axes
+    assert sum(float(t.get_text()) for t in ax.texts) == dialog.outcome.n_test
+    image = dialog.confusion.grab().toImage()
+    assert len({image.pixel(x, y) for x in range(0, image.width(), 7) for y in range(0, image.height(), 7)}) > 20
+    screenshot(dialog, "12-retrain-knn")
+
+    dialog.method.setCurrentIndex(dialog.method.findData("rf"))  # another method: the old report goes
+    assert dialog.outcome is None and not dialog.use_button.isEnabled()
+    assert dialog.report_title.toPlainText() == "" and not dialog.confusion.figure.axes
+
+    qtbot.mouseClick(dialog.findChild(QDialogButtonBox).button(QDialogButtonBox.StandardButton.Close),
+                     Qt.MouseButton.LeftButton)
+    assert not dialog.isVisible()
+    window.retrain_window = None  # the next dialog (as after a restart) starts from the remembered data
+    assert open_retrain(qtbot, window).path.text() == csv
