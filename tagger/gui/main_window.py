@@ -732,14 +732,21 @@ class MainWindow(QMainWindow):
             self.messages.show_message("Nothing was written: no file needed a change under this policy."
                                        + self._recovered(report), "info")
             return
-        text = (f"Wrote genres into {_plural(len(report.changes), 'file')}. Edit ▸ Undo last write puts the "
-                "old genres back." + self._recovered(report))
+        if report.stopped:  # promise only what the journal can still keep
+            undo_note = ("Edit ▸ Undo last write puts the old genres back once the catalogue can be written again."
+                         if report.journal_kept else
+                         "The catalogue holding their journal is gone, so Undo cannot put the old genres back.")
+            text = (f"Writing stopped: {report.stopped}. {_plural(len(report.changes), 'file')} had been written "
+                    f"before that. {undo_note}" + self._recovered(report))
+        else:
+            text = (f"Wrote genres into {_plural(len(report.changes), 'file')}. Edit ▸ Undo last write puts the "
+                    "old genres back." + self._recovered(report))
         if report.cancelled:
             text += " Writing was stopped before the end."
         failed = [(f.path, f.reason) for f in report.failed]
         if failed:
             text += f" {_plural(len(failed), 'file')} could not be written (read-only or damaged): see Details."
-        self.messages.show_message(text, "warning" if failed else "info", failed, "Files not written")
+        self.messages.show_message(text, "warning" if failed or report.stopped else "info", failed, "Files not written")
 
     def undo_last(self, session_id: int | None = None) -> None:
         lib = self.lib

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import errno
 import os
+from pathlib import Path
 
 import pytest
 
@@ -82,3 +83,32 @@ def test_a_damaged_catalogue_is_a_message(qtbot, make_window, tmp_path):
 ])
 def test_errors_are_described_in_words(exc, expected):
     assert describe_error(exc).startswith(expected)
+
+
+def test_a_write_whose_catalogue_vanishes_promises_no_undo(qtbot, window, music, monkeypatch):
+    """The catalogue deleted after the first file is written: the window says the write stopped and
+    that Undo cannot revert it, instead of the usual promise."""
+    import tagger.library.journal as journal
+
+    window.add_folder(music)
+    wait_idle(qtbot, window)
+    window.accept_above(0.0)
+    wait_idle(qtbot, window)
+    db, real, written = window.lib.path, journal.write_genres, []
+
+    def write_then_lose_catalogue(*args, **kwargs):
+        real(*args, **kwargs)
+        written.append(args[0])
+        if len(written) == 1:
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{db}{suffix}").unlink(missing_ok=True)
+
+    monkeypatch.setattr(journal, "write_genres", write_then_lose_catalogue)
+    window.write(window.settings.write_policy(min_confidence=0.0), "accepted")
+    wait_idle(qtbot, window)
+    text = window.messages.text.text()
+    assert window.messages.level == "warning"
+    assert text.startswith("Writing stopped:") and "1 file had been written" in text
+    assert "Undo cannot put the old genres back" in text and "puts the old genres back." not in text
+    tracks = [p for p in music.rglob("*") if p.suffix in (".flac", ".ogg", ".mp3", ".wav") and p.name != "broken.mp3"]
+    assert [p for p in tracks if read_tags(p).genres] == [Path(written[0])]
