@@ -14,6 +14,7 @@ with what it really is (``tagger.audio.sniff``), never a decoder's internal mess
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 from collections.abc import Callable, Iterator
@@ -90,7 +91,7 @@ class _Source:
 
 
 def _soundfile(path: Path) -> _Source:
-    handle = sf.SoundFile(str(path))
+    handle = sf.SoundFile(os.fsencode(path))  # bytes: a name that is not UTF-8 opens too
 
     def blocks() -> Iterator[np.ndarray]:
         with handle:
@@ -103,7 +104,11 @@ def _soundfile(path: Path) -> _Source:
 def _ffmpeg(path: Path) -> _Source:
     from torchcodec.decoders import AudioDecoder  # imported lazily: FFmpeg libraries load slowly
 
-    decoder = AudioDecoder(str(path))
+    try:
+        os.fsdecode(path).encode("utf-8")
+        decoder = AudioDecoder(str(path))
+    except UnicodeEncodeError:  # FFmpeg takes names as UTF-8 text: hand it the open file instead
+        decoder = AudioDecoder(open(path, "rb"))  # noqa: SIM115 - the decoder holds it while it reads
     meta = decoder.metadata
     rate = int(meta.sample_rate)
     declared = meta.duration_seconds_from_header
@@ -125,16 +130,34 @@ def _ffmpeg(path: Path) -> _Source:
     return _Source(rate, int(meta.num_channels or 1), int(declared * rate) if declared else None, blocks())
 
 
+_KINDS = {stat.S_IFIFO: "a FIFO", stat.S_IFCHR: "a character device", stat.S_IFBLK: "a block device",
+          stat.S_IFSOCK: "a socket", stat.S_IFDIR: "a folder"}
+
+
+def unreachable(path: Path, exc: OSError) -> str:
+    """Why ``path`` cannot even be looked at: a link loop, a link to nothing, no such file."""
+    if exc.errno == errno.ELOOP:
+        return "symbolic link loop"
+    if isinstance(exc, FileNotFoundError):
+        return f"broken symbolic link (its target {os.readlink(path)!r} does not exist)" if path.is_symlink() \
+            else "file not found"
+    return f"cannot read: {exc.strerror or exc}"
+
+
+def not_regular(mode: int) -> str:
+    """The reason for a path whose ``st_mode`` is not a regular file's."""
+    return f"not a regular file ({_KINDS.get(stat.S_IFMT(mode), 'special')})"
+
+
 def _check(path: Path) -> None:
     """Refuse, before any decoder opens it, what no decoder should: a FIFO or device (opening one
     blocks), an empty file, and a file whose content is plainly not audio."""
     try:
         info = os.stat(path)
     except OSError as exc:
-        raise UnreadableAudio(path, "file not found" if isinstance(exc, FileNotFoundError)
-                              else f"cannot read: {exc.strerror}") from None
+        raise UnreadableAudio(path, unreachable(path, exc)) from None
     if not stat.S_ISREG(info.st_mode):
-        raise UnreadableAudio(path, "not a regular file")
+        raise UnreadableAudio(path, not_regular(info.st_mode))
     if info.st_size == 0:
         raise UnreadableAudio(path, "empty file (0 bytes)")
     try:
@@ -185,6 +208,18 @@ def decode(path: Path | str, sample_rate: int) -> DecodedAudio:
             samples = np.concatenate(blocks)
             return DecodedAudio(samples, sample_rate, source.rate, source.channels,
                                 _truncated(source, len(samples), sample_rate, path))
+    raise UnreadableAudio(path, why_undecodable(path))
+
+
+def decodable_duration(path: Path | str) -> float:
+    """Seconds of audio that really decode from ``path`` (a truncated file's header claims more);
+    one pass at the native rate, a block at a time. Raises ``UnreadableAudio`` like ``decode``."""
+    path = Path(path)
+    _check(path)
+    for source, _ in _sources(path):
+        frames = sum(len(block) for block in source.blocks())
+        if frames:
+            return frames / source.rate
     raise UnreadableAudio(path, why_undecodable(path))
 
 

@@ -11,6 +11,7 @@ import os
 import struct
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 #: audio kinds by file extension; kinds sharing a container are compatible with each other
 EXTENSION_KINDS = {
@@ -38,7 +39,7 @@ class Sniffed:
     declared_size: int | None = None
 
 
-def _riff_like(head: bytes, data: bytes, fmt: str) -> int | None:
+def _riff_like(handle: BinaryIO, head: bytes, fmt: str) -> int | None:
     """Bytes a RIFF (little-endian) or IFF (big-endian) file declares: the outer chunk's length, or
     the end of its audio chunk when that lies further (a header that lies about its data)."""
     order = "<" if fmt == "wav" else ">"
@@ -46,22 +47,28 @@ def _riff_like(head: bytes, data: bytes, fmt: str) -> int | None:
     declared = outer + 8 if 0 < outer < 0xFFFFFFF0 else None
     audio_chunk = b"data" if fmt == "wav" else b"SSND"
     offset = 12
-    while offset + 8 <= len(data):
-        chunk, length = data[offset:offset + 4], struct.unpack(order + "I", data[offset + 4:offset + 8])[0]
-        end = offset + 8 + length + (length & 1)
-        if chunk == audio_chunk:
+    while True:
+        handle.seek(offset)
+        header = handle.read(8)
+        if len(header) < 8:
+            return declared
+        length = struct.unpack(order + "I", header[4:])[0]
+        if header[:4] == audio_chunk:
             return max(declared or 0, offset + 8 + length) if length < 0xFFFFFFF0 else declared
-        offset = end
-    return declared
+        offset += 8 + length + (length & 1)
 
 
-def _mp4_declared(data: bytes, size: int) -> int | None:
+def _mp4_declared(handle: BinaryIO, size: int) -> int | None:
     """The end of the last top-level MP4 box, when the boxes run past the end of the file."""
     offset = 0
-    while offset + 8 <= min(size, len(data)):
-        length = struct.unpack(">I", data[offset:offset + 4])[0]
-        if length == 1 and offset + 16 <= len(data):
-            length = struct.unpack(">Q", data[offset + 8:offset + 16])[0]
+    while offset < size:
+        handle.seek(offset)
+        header = handle.read(16)
+        if len(header) < 8:
+            break
+        length = struct.unpack(">I", header[:4])[0]
+        if length == 1 and len(header) == 16:
+            length = struct.unpack(">Q", header[8:])[0]
         if length < 8:  # 0: "to the end of the file"; smaller: damaged, nothing more to learn
             return None
         offset += length
@@ -93,29 +100,30 @@ def _mpeg_kind(head: bytes) -> str | None:
 
 def sniff(path: Path | str) -> Sniffed:
     """What ``path`` holds, judged by its content only (never by its name)."""
-    path = Path(path)
-    size = os.stat(path).st_size
     with open(path, "rb") as handle:
-        data = handle.read(1 << 20)  # the container headers a length check needs
-    head = data[:_HEAD]
+        return _sniff(handle, os.fstat(handle.fileno()).st_size)
+
+
+def _sniff(handle: BinaryIO, size: int) -> Sniffed:
+    head = handle.read(_HEAD)
     if size == 0:
         return Sniffed(None, "an empty file")
     if head.startswith(b"ID3") and len(head) >= 10:  # an ID3 tag can sit before MP3 and FLAC alike
         skip = 10 + sum((b & 0x7F) << (7 * (3 - i)) for i, b in enumerate(head[6:10])) + (10 if head[5] & 0x10 else 0)
-        inner = data[skip:skip + _HEAD]
-        kind = "flac" if inner.startswith(b"fLaC") else "mp3"
+        handle.seek(skip)
+        kind = "flac" if handle.read(4) == b"fLaC" else "mp3"
         return Sniffed(kind, f"{_AUDIO_NAMES[kind]} audio", skip if skip > size else None)
     if head[:4] in (b"RIFF", b"RIFX") and head[8:12] == b"WAVE":
-        return Sniffed("wav", "WAV audio", _riff_like(head, data, "wav"))
+        return Sniffed("wav", "WAV audio", _riff_like(handle, head, "wav"))
     if head[:4] == b"FORM" and head[8:12] in (b"AIFF", b"AIFC"):
-        return Sniffed("aiff", "AIFF audio", _riff_like(head, data, "aiff"))
+        return Sniffed("aiff", "AIFF audio", _riff_like(handle, head, "aiff"))
     if head.startswith(b"fLaC"):
         return Sniffed("flac", "FLAC audio")
     if head.startswith(b"OggS"):
         kind = "opus" if b"OpusHead" in head[:128] else "ogg"
         return Sniffed(kind, f"{_AUDIO_NAMES[kind]} audio")
     if head[4:8] == b"ftyp":
-        return Sniffed("mp4", "MP4/AAC audio", _mp4_declared(data, size))
+        return Sniffed("mp4", "MP4/AAC audio", _mp4_declared(handle, size))
     if head.startswith(b".snd"):
         return Sniffed("au", "Sun AU audio")
     if (kind := _mpeg_kind(head)) is not None:
@@ -130,9 +138,9 @@ def sniff(path: Path | str) -> Sniffed:
     return Sniffed(None, "unrecognised data")
 
 
-def truncation(path: Path | str) -> tuple[int, int] | None:
+def truncation(path: Path | str, found: Sniffed | None = None) -> tuple[int, int] | None:
     """``(bytes present, bytes declared)`` when the file ends before its header says it does."""
-    found = sniff(path)
+    found = found or sniff(path)
     size = os.stat(path).st_size
     return (size, found.declared_size) if found.declared_size and found.declared_size > size else None
 
@@ -154,7 +162,7 @@ def why_undecodable(path: Path | str) -> str:
         if found.what == "unrecognised data":
             return "not a readable audio file (no known audio header: raw or damaged data)"
         return "empty file (0 bytes)" if found.what == "an empty file" else f"{found.what}, not audio"
-    if (cut := truncation(path)) is not None:
+    if (cut := truncation(path, found)) is not None:
         return f"truncated: {cut[0]:,} of {cut[1]:,} bytes"
     named = misnamed(path, found)
     return f"{named}, and it does not decode" if named else f"damaged or cut-short {found.what}: no audio decodes"

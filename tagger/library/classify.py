@@ -109,7 +109,7 @@ def classify_library(lib: Library, classifier: ClassifierLike, *, source: str | 
         if not todo:
             return rep
         results = classifier.classify_paths([path for _, path in todo], workers=workers)
-        committed, last_commit = 0, time.monotonic()
+        last_commit = time.monotonic()
         try:
             for done, ((track_id, path), result) in enumerate(zip(todo, results), 1):
                 if str(result.path) != path:
@@ -125,9 +125,9 @@ def classify_library(lib: Library, classifier: ClassifierLike, *, source: str | 
                     why = caveat(result.padded, result.audio_fraction, result.truncated, result.duration_s)
                     if why is not None:
                         rep.caveats.append((path, why))
-                if done - committed >= commit_every or time.monotonic() - last_commit >= commit_s:
+                if done % commit_every == 0 or time.monotonic() - last_commit >= commit_s:
                     session.commit()
-                    committed, last_commit = done, time.monotonic()
+                    last_commit = time.monotonic()
                 report(progress, done, len(todo))
                 if is_cancelled(cancel):
                     rep.cancelled = done < len(todo)
