@@ -14,7 +14,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from tagger.audio import AUDIO_EXTENSIONS, WindowSpec
+from tagger.audio import AUDIO_EXTENSIONS, DEFAULT_MAX_WINDOWS, WindowSpec
 
 
 def iter_audio_files(paths: list[Path]) -> Iterator[Path]:
@@ -289,7 +289,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--top", type=int, default=3, help="how many genres to show per track (default 3)")
     p.add_argument("--window", type=float, help="window length in seconds (default: the model's, 30)")
     p.add_argument("--hop", type=float, help="hop between windows in seconds (default: the window length)")
-    p.add_argument("--max-windows", type=int, help="classify at most K windows spread over each track")
+    p.add_argument("--max-windows", type=int, help="classify at most K windows spread over each track "
+                   f"(default {DEFAULT_MAX_WINDOWS}: memory and time per track stay bounded however long it is)")
     p.add_argument("--exact-features", action="store_true",
                    help="compute features with the engine the model was trained with (e.g. librosa) instead of "
                         "its faster validated equivalent (torch)")

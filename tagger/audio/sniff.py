@@ -151,7 +151,7 @@ def misnamed(path: Path | str, found: Sniffed) -> str | None:
     named = EXTENSION_KINDS.get(suffix)
     if found.kind is None or named is None or _COMPATIBLE.get(found.kind, found.kind) == named:
         return None
-    article = "an" if suffix[1:2] in "aefhilmnorsx" else "a"
+    article = "an" if suffix[1:2] in ("a", "e", "i", "o", "u") or suffix[1:3] in ("mp", "m4") else "a"  # an .mp3
     return f"{found.what} with {article} {suffix} extension"
 
 
