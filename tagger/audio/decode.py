@@ -31,8 +31,11 @@ from tagger.audio.windows import WindowSpec, Windows, plan_windows, windows_from
 AUDIO_EXTENSIONS = frozenset(
     {".mp3", ".flac", ".ogg", ".oga", ".opus", ".m4a", ".mp4", ".aac", ".wav", ".aif", ".aiff", ".au"}
 )
-#: Seconds of audio decoded at a time: a damaged stream loses at most this much before the damage.
+#: Seconds of audio libsndfile decodes at a time: a damaged stream loses at most this much before the damage.
 BLOCK_S = 2.0
+#: Seconds FFmpeg decodes at a time. Each range is a seek, and AAC decoded from a seek differs from
+#: the continuous decode for its first frames; ranges this long come out sample-identical.
+FFMPEG_BLOCK_S = 30.0
 #: A file decoding to less than this share of the length its header declares is truncated.
 _DECLARED_SHARE = 0.98
 
@@ -117,7 +120,7 @@ def _ffmpeg(path: Path) -> _Source:
         start = 0.0
         while True:
             try:
-                chunk = decoder.get_samples_played_in_range(start, start + BLOCK_S)
+                chunk = decoder.get_samples_played_in_range(start, start + FFMPEG_BLOCK_S)
             except RuntimeError as exc:
                 if "No audio frame" in str(exc):  # past the last frame: the end, not damage
                     return
@@ -125,7 +128,7 @@ def _ffmpeg(path: Path) -> _Source:
             if chunk.data.shape[1] == 0:
                 return
             yield chunk.data.numpy().T.astype(np.float32, copy=False)
-            start += BLOCK_S
+            start += FFMPEG_BLOCK_S
 
     return _Source(rate, int(meta.num_channels or 1), int(declared * rate) if declared else None, blocks())
 

@@ -8,6 +8,7 @@ import pytest
 import soundfile as sf
 
 from tagger.audio import UnreadableAudio, WindowSpec, cut_windows, decode, decode_windows
+from tagger.audio.decode import _ffmpeg
 from tagger.audio.sniff import misnamed, sniff
 from tests.support import FORMATS, REPO_ROOT, gtzan_dir, tone, write_audio
 
@@ -182,3 +183,11 @@ def test_decoding_a_long_track_holds_only_its_windows(tmp_path):
     windows, duration, grown_mb = map(int, done.stdout.split())
     assert (windows, duration) == (20, seconds)
     assert grown_mb < 150, f"decoding grew the process by {grown_mb} MB"
+
+
+def test_ffmpeg_decodes_in_ranges_identical_to_one_continuous_decode(tmp_path):
+    from torchcodec.decoders import AudioDecoder
+
+    path = write_audio(tmp_path / "long.m4a", tone(95.0, 44100, channels=2), 44100)
+    whole = AudioDecoder(str(path)).get_all_samples().data.numpy().T
+    np.testing.assert_array_equal(np.concatenate(list(_ffmpeg(path).blocks())), whole)
