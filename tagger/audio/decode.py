@@ -107,28 +107,34 @@ def _soundfile(path: Path) -> _Source:
 def _ffmpeg(path: Path) -> _Source:
     from torchcodec.decoders import AudioDecoder  # imported lazily: FFmpeg libraries load slowly
 
+    handle = None
     try:
         os.fsdecode(path).encode("utf-8")
         decoder = AudioDecoder(str(path))
     except UnicodeEncodeError:  # FFmpeg takes names as UTF-8 text: hand it the open file instead
-        decoder = AudioDecoder(open(path, "rb"))  # noqa: SIM115 - the decoder holds it while it reads
+        handle = open(path, "rb")  # noqa: SIM115 - the decoder reads it until blocks() ends
+        decoder = AudioDecoder(handle)
     meta = decoder.metadata
     rate = int(meta.sample_rate)
     declared = meta.duration_seconds_from_header
 
     def blocks() -> Iterator[np.ndarray]:
         start = 0.0
-        while True:
-            try:
-                chunk = decoder.get_samples_played_in_range(start, start + FFMPEG_BLOCK_S)
-            except RuntimeError as exc:
-                if "No audio frame" in str(exc):  # past the last frame: the end, not damage
+        try:
+            while True:
+                try:
+                    chunk = decoder.get_samples_played_in_range(start, start + FFMPEG_BLOCK_S)
+                except RuntimeError as exc:
+                    if "No audio frame" in str(exc):  # past the last frame: the end, not damage
+                        return
+                    raise
+                if chunk.data.shape[1] == 0:
                     return
-                raise
-            if chunk.data.shape[1] == 0:
-                return
-            yield chunk.data.numpy().T.astype(np.float32, copy=False)
-            start += FFMPEG_BLOCK_S
+                yield chunk.data.numpy().T.astype(np.float32, copy=False)
+                start += FFMPEG_BLOCK_S
+        finally:
+            if handle is not None:
+                handle.close()
 
     return _Source(rate, int(meta.num_channels or 1), int(declared * rate) if declared else None, blocks())
 
