@@ -14,19 +14,23 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from tagger.audio import AUDIO_EXTENSIONS, WindowSpec
+from tagger.audio import AUDIO_EXTENSIONS, DEFAULT_MAX_WINDOWS, WindowSpec
 
 
 def iter_audio_files(paths: list[Path]) -> Iterator[Path]:
-    """Files as given, and audio files under folders (recursive, sorted for stable output)."""
+    """Files as given, and everything named like audio under folders (recursive, sorted for stable
+    output): links that lead nowhere, FIFOs and the like are yielded too, for the decoder to
+    report (it never opens what is not a regular file)."""
     for path in paths:
         if path.is_dir():
-            yield from sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in AUDIO_EXTENSIONS)
+            yield from sorted(p for p in path.rglob("*") if p.suffix.lower() in AUDIO_EXTENSIONS and not p.is_dir())
         else:
             yield path
 
 
 def window_spec(args: argparse.Namespace) -> WindowSpec | None:
+    """The windowing the user asked for; ``None`` for the model's own (capped at
+    ``DEFAULT_MAX_WINDOWS`` windows per track by the engine)."""
     if args.window is None and args.hop is None and args.max_windows is None:
         return None
     length = args.window or 30.0
@@ -79,15 +83,15 @@ def plural(n: int, word: str) -> str:
     return f"{n} {word}" + ("" if n == 1 else "s")
 
 
-def print_list(title: str, items: list[tuple[str, str]], limit: int = 20) -> None:
-    """``path: reason`` lines under a heading, at most ``limit`` of them."""
+def print_list(title: str, items: list[tuple[str, str]]) -> None:
+    """``path: reason`` lines under a heading, one line per file whatever its name holds."""
+    from tagger.library.tracks import shown
+
     if not items:
         return
     print(f"{title} ({len(items)}):")
-    for path, reason in items[:limit]:
-        print(f"  {path}: {reason}")
-    if len(items) > limit:
-        print(f"  ... and {len(items) - limit} more")
+    for path, reason in items:
+        print(f"  {shown(path)}: {shown(reason)}")
 
 
 def load_classifier(args: argparse.Namespace):
@@ -107,6 +111,8 @@ def load_classifier(args: argparse.Namespace):
 
 def cmd_classify_paths(args: argparse.Namespace) -> int:
     from tagger.engine import TrackFailure
+    from tagger.library.classify import caveat
+    from tagger.library.tracks import shown
 
     classifier = load_classifier(args)
     if classifier is None:
@@ -121,17 +127,20 @@ def cmd_classify_paths(args: argparse.Namespace) -> int:
         if isinstance(result, TrackFailure):
             failures.append({"path": str(result.path), "reason": result.reason})
             if not args.json:
-                tqdm.write(f"skipped {result.path}: {result.reason}", file=sys.stderr)
+                tqdm.write(f"skipped {shown(result.path)}: {shown(result.reason)}", file=sys.stderr)
             continue
         top = result.top(args.top)
+        why = caveat(result.padded, result.audio_fraction, result.truncated, result.duration_s)
         tracks.append({"path": str(result.path), "genre": top[0][0], "confidence": round(top[0][1], 4),
                        "top": [{"genre": g, "p": round(p, 4)} for g, p in top],
                        "windows": result.n_windows, "padded": result.padded,
-                       "duration_s": round(result.duration_s, 2)})
+                       "audio_fraction": round(result.audio_fraction, 4), "truncated": result.truncated,
+                       "caveat": why, "duration_s": round(result.duration_s, 2)})
         if not args.json:
             others = ", ".join(f"{g} {p:.0%}" for g, p in top[1:])
-            padded = " (shorter than one window, padded)" if result.padded else ""
-            tqdm.write(f"{result.path}\t{top[0][0]}\t{top[0][1]:.0%}\t[{others}]\t{plural(result.n_windows, 'window')}{padded}")
+            note = f" (not to be trusted: {why})" if why else ""
+            tqdm.write(f"{shown(result.path)}\t{top[0][0]}\t{top[0][1]:.0%}{note}\t[{others}]\t"
+                       f"{plural(result.n_windows, 'window')}")
     if args.json:
         json.dump({"model": classifier.bundle_id, "features": classifier.features, "tracks": tracks, "failures": failures}, sys.stdout, indent=2)
         print()
@@ -149,15 +158,18 @@ def cmd_classify_library(args: argparse.Namespace) -> int:
     with open_db(args) as lib, stop_on_ctrl_c() as stop, progress_bar("classify") as progress:
         report = classify_library(lib, classifier, source=str(args.model.resolve()) if args.model else None,
                                   workers=args.workers, progress=progress, cancel=stop)
+    status = 1 if report.failed else 0
     if args.json:
         json.dump({"model": classifier.bundle_id, "classified": report.classified, "cancelled": report.cancelled,
-                   "failures": [{"path": p, "reason": r} for p, r in report.failed]}, sys.stdout, indent=2)
+                   "failures": [{"path": p, "reason": r} for p, r in report.failed],
+                   "caveats": [{"path": p, "caveat": c} for p, c in report.caveats]}, sys.stdout, indent=2)
         print()
-        return 0
+        return status
     print_list("could not be classified", report.failed)
+    print_list("classified, but the confidence is not to be trusted", report.caveats)
     left = " (stopped; run classify again to go on)" if report.cancelled else ""
     print(f"{report.classified} of {report.total} tracks classified with model {classifier.bundle_id}{left}")
-    return 0
+    return status
 
 
 def cmd_classify(args: argparse.Namespace) -> int:
@@ -170,20 +182,23 @@ def cmd_scan(args: argparse.Namespace) -> int:
     with open_db(args) as lib, stop_on_ctrl_c() as stop, progress_bar("scan", "file") as progress:
         report = scan(lib, args.folders, progress=progress, cancel=stop)
     print_list("unreadable", report.unreadable)
+    print_list("catalogued, with a fault", report.damaged)
     print_list("moved", report.moved)
     print_list("missing (kept in the catalogue)", [(p, "not found") for p in report.missing])
     print(f"{report.found} audio files: {report.added} new, {report.updated} updated, {report.unchanged} unchanged, "
           f"{len(report.moved)} moved, {len(report.missing)} missing; {plural(report.playlists, 'playlist')} imported"
           + ("; stopped early" if report.cancelled else ""))
     print(f"catalogue: {lib.path}")
-    return 0
+    return 1 if report.unreadable or report.damaged else 0
 
 
 def print_edits(report, verb: str) -> None:
+    from tagger.library.tracks import shown
+
     if report.recovered:
         print(f"settled {plural(report.recovered, 'edit')} an interrupted run had left unfinished")
     for change in report.changes:
-        print(f"{verb} {change.path}: {change.old_genres or '(no genre)'} -> {change.new_genres or '(no genre)'}")
+        print(f"{verb} {shown(change.path)}: {change.old_genres or '(no genre)'} -> {change.new_genres or '(no genre)'}")
     print_list("failed", [(f.path, f.reason) for f in report.failed])
     reasons = Counter(skip.reason for skip in report.skipped)
     for reason, n in reasons.most_common():
@@ -280,7 +295,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--top", type=int, default=3, help="how many genres to show per track (default 3)")
     p.add_argument("--window", type=float, help="window length in seconds (default: the model's, 30)")
     p.add_argument("--hop", type=float, help="hop between windows in seconds (default: the window length)")
-    p.add_argument("--max-windows", type=int, help="classify at most K windows spread over each track")
+    p.add_argument("--max-windows", type=int, help="classify at most K windows spread over each track "
+                   f"(default {DEFAULT_MAX_WINDOWS}: memory and time per track stay bounded however long it is)")
     p.add_argument("--exact-features", action="store_true",
                    help="compute features with the engine the model was trained with (e.g. librosa) instead of "
                         "its faster validated equivalent (torch)")
@@ -316,21 +332,29 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    for stream in (sys.stdout, sys.stderr):  # a name the terminal cannot show must not stop a job
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
     args = build_parser().parse_args(argv)
     if args.command is None:
         from tagger.gui import run_app
 
         return run_app()
-    from tagger.library import LibraryError
+    from tagger.library import LibraryError, default_db_path
+    from tagger.library.db import CATALOGUE_FAULTS, catalogue_fault
     from tagger.library.lock import WriteLocked
+    from tagger.library.tracks import shown
 
     try:
         return args.func(args)
     except WriteLocked as exc:  # another write holds the catalogue: nothing was done; run again later
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {shown(str(exc))}", file=sys.stderr)
         return 1
     except LibraryError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {shown(str(exc))}", file=sys.stderr)
+        return 2
+    except CATALOGUE_FAULTS as exc:  # the catalogue failed mid-job: full disk, locked, damaged
+        print(f"error: {shown(catalogue_fault(exc, args.db or default_db_path()))}", file=sys.stderr)
         return 2
 
 

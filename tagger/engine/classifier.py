@@ -3,8 +3,10 @@
 The bundle is loaded once per run. Workers decode, cut windows and, on the CPU, compute the
 bundle's features too (that is where the cost is); on a GPU they only decode, and the main process
 computes features and runs the model on batches of ``BATCH_WINDOWS`` windows gathered across
-tracks. Results come back in input order while at most ``2 x workers`` tracks are in flight, so
-memory stays bounded however large the library is.
+tracks. Results come back in input order while at most ``2 x workers`` tracks are in flight, and
+each track is decoded a block at a time keeping only the windows it is judged on (at most
+``WindowSpec.max_windows``), so memory stays bounded however large the library or long the track.
+Workers end with the process that started them, even when it is killed outright.
 
 Features are computed by the fastest engine equivalent to the one the bundle was trained with
 (``FeaturePipeline.fastest``: for the GTZAN set, the torch engine in place of librosa) unless the
@@ -13,17 +15,22 @@ caller asks for the exact engine.
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
 import os
+import signal
+import sys
+import threading
+import time
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
-from tagger.audio import UnreadableAudio, WindowSpec, cut_windows, decode
+from tagger.audio import DEFAULT_MAX_WINDOWS, UnreadableAudio, WindowSpec, decode_windows
 from tagger.paths import DEFAULT_BUNDLE
 
 
@@ -38,6 +45,8 @@ class TrackResult:
     window_starts_s: np.ndarray
     padded: bool
     duration_s: float
+    audio_fraction: float = 1.0  # share of the analysed samples that are real audio, not padding
+    truncated: bool = False  # the file ends before its header says: judged on what decodes
 
     @property
     def n_windows(self) -> int:
@@ -61,6 +70,8 @@ class _Prepared:
     starts_s: np.ndarray
     padded: bool
     duration_s: float
+    audio_fraction: float
+    truncated: bool
 
 
 _worker_pipelines: dict[str, object] = {}
@@ -71,10 +82,10 @@ BATCH_WINDOWS = 64
 def _prepare(path: Path, sample_rate: int, window: WindowSpec, pipeline: dict | None) -> _Prepared | TrackFailure:
     """Decode and window one track; with ``pipeline``, also compute its features (in the worker)."""
     try:
-        audio = decode(path, sample_rate)
+        decoded = decode_windows(path, sample_rate, window)
     except UnreadableAudio as exc:
         return TrackFailure(Path(path), exc.reason)
-    windows = cut_windows(audio.samples, sample_rate, window)
+    windows = decoded.windows
     inputs = windows.frames
     if pipeline is not None:
         from trainer.features import make
@@ -86,11 +97,29 @@ def _prepare(path: Path, sample_rate: int, window: WindowSpec, pipeline: dict | 
             inputs = _worker_pipelines[key](inputs)
         except Exception as exc:  # a feature failure on one file must not stop the run
             return TrackFailure(Path(path), f"feature extraction failed: {exc}")
-    return _Prepared(Path(path), inputs, windows.starts_s, windows.padded, audio.duration_s)
+    return _Prepared(Path(path), inputs, windows.starts_s, windows.padded, decoded.duration_s,
+                     windows.audio_fraction, decoded.truncated)
 
 
-def _limit_threads() -> None:
-    """One core per worker: numeric libraries must not each start a thread per core."""
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def _watch_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(1)
+
+
+def _start_worker(parent: int) -> None:
+    """End with ``parent`` however it ends (a killed parent cannot shut its pool down, and each
+    worker holds a gigabyte), then use one core: numeric libraries must not each start a thread
+    per core."""
+    if sys.platform.startswith("linux"):  # the kernel kills the worker the moment the parent dies
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    else:
+        threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+    if os.getppid() != parent:  # the parent died before the line above took effect
+        os._exit(1)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     import torch
 
@@ -102,7 +131,9 @@ class Classifier:
 
     def __init__(self, bundle, window: WindowSpec, device: str = "cpu", pipeline=None) -> None:
         self.bundle = bundle
-        self.window = window
+        # a window spec without a cap gets the tagger's: a track of any length is judged on at most
+        # DEFAULT_MAX_WINDOWS windows spread over it, so memory and time per track stay bounded
+        self.window = window if window.max_windows is not None else replace(window, max_windows=DEFAULT_MAX_WINDOWS)
         self.device = device
         self.pipeline = pipeline or bundle.pipeline
         # On the CPU each worker computes its tracks' features; on a GPU the main process does, batched.
@@ -165,7 +196,7 @@ class Classifier:
         per_track = iter(np.split(probs, np.cumsum([len(p.inputs) for p in prepared])[:-1]))
         return [item if isinstance(item, TrackFailure) else
                 TrackResult(item.path, self.labels, (window_probs := next(per_track)).mean(axis=0), window_probs,
-                            item.starts_s, item.padded, item.duration_s)
+                            item.starts_s, item.padded, item.duration_s, item.audio_fraction, item.truncated)
                 for item in items]
 
     def classify_paths(self, paths: Iterable[Path | str], workers: int | None = None) -> Iterator[TrackResult | TrackFailure]:
@@ -201,7 +232,8 @@ class Classifier:
                 return TrackFailure(path, f"decoding crashed: {exc}")
 
         context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_limit_threads) as pool:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_start_worker,
+                                 initargs=(os.getpid(),)) as pool:
             pending: deque[tuple[Path, Future]] = deque()
             for path in paths:
                 pending.append((path, pool.submit(_prepare, path, self.sample_rate, self.window, pipeline)))

@@ -188,9 +188,16 @@ def genre_choices(lib: Library) -> list[str]:
 
 
 def accept_predictions(lib: Library, track_ids: Iterable[int], min_confidence: float = 0.0,
-                       keep_confirmed: bool = True) -> int:
+                       keep_confirmed: bool = True, include_padded: bool | None = None) -> int:
     """Confirm the active model's top genre for ``track_ids`` whose confidence is at least
-    ``min_confidence``; ``keep_confirmed`` leaves the user's own choices alone. Returns how many."""
+    ``min_confidence``; ``keep_confirmed`` leaves the user's own choices alone. Returns how many.
+
+    A confidence computed mostly on padding (a track shorter than one window) or on a truncated
+    file says little, so a threshold leaves such predictions out unless ``include_padded``; with no
+    threshold (the user picked the tracks one by one) they are accepted like any other.
+    """
+    if include_padded is None:
+        include_padded = min_confidence <= 0
     by_genre: dict[str, list[int]] = defaultdict(list)
     with lib.session() as session:
         model = active_model(session)
@@ -201,6 +208,8 @@ def accept_predictions(lib: Library, track_ids: Iterable[int], min_confidence: f
                         Track.status == TrackStatus.OK))
         if keep_confirmed:
             query = query.where(Track.confirmed_genres.is_(None))
+        if not include_padded:
+            query = query.where(Prediction.padded.is_(False), Prediction.truncated.is_(False))
         for track_id, genre in session.execute(query.where(among(Prediction.track_id, track_ids))):
             by_genre[genre].append(track_id)
     for genre, accepted in by_genre.items():

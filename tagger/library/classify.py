@@ -1,12 +1,14 @@
 """Classifying the catalogue: every readable track the active model has not judged yet.
 
 The classifier decodes in worker processes and batches inference itself; this job only feeds it
-paths and stores what comes back, committing every ``commit_every`` tracks so that a kill loses at
-most one batch and the next run starts where this one stopped.
+paths and stores what comes back, committing every ``commit_every`` tracks or ``commit_s``
+seconds, whichever comes first, so that a kill loses at most a few tracks and the next run starts
+where this one stopped.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -37,6 +39,8 @@ class ClassifyReport:
     total: int = 0  # tracks that needed classifying
     classified: int = 0
     failed: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
+    #: (path, why) for tracks whose confidence rests on padding or on a truncated file
+    caveats: list[tuple[str, str]] = field(default_factory=list)
     cancelled: bool = False
 
 
@@ -66,12 +70,23 @@ def _unclassified(session: Session, model_id: int, limit_to: Iterable[int] | Non
     return [(tid, path) for tid, path in session.execute(query)]
 
 
+def caveat(padded: bool, audio_fraction: float, truncated: bool, duration_s: float | None) -> str | None:
+    """Why a prediction's confidence is not to be trusted as it stands, or ``None``."""
+    parts = []
+    if truncated:
+        parts.append("the file is truncated" + (f" ({duration_s:.1f} s decode)" if duration_s is not None else ""))
+    if padded:
+        parts.append(f"rests on padding: {audio_fraction:.0%} of what was judged is real audio")
+    return "; ".join(parts) or None
+
+
 def _prediction(track_id: int, model: Model, result: Any) -> Prediction:
     probs = np.asarray(result.probs, dtype=np.float64)
     best = int(probs.argmax())
     return Prediction(
         track_id=track_id, model_id=model.id, genre=model.labels[best], confidence=float(probs[best]),
         probs=probs.tolist(), n_windows=int(result.n_windows), padded=bool(result.padded),
+        audio_fraction=float(result.audio_fraction), truncated=bool(result.truncated),
         windows=[WindowPrediction(start_s=float(s), probs=np.asarray(p, dtype=np.float64).tolist())
                  for s, p in zip(result.window_starts_s, result.window_probs)],
     )
@@ -80,7 +95,7 @@ def _prediction(track_id: int, model: Model, result: Any) -> Prediction:
 def classify_library(lib: Library, classifier: ClassifierLike, *, source: str | None = None,
                      workers: int | None = None, track_ids: Iterable[int] | None = None,
                      progress: Progress | None = None, cancel: Cancel | None = None,
-                     commit_every: int = 64) -> ClassifyReport:
+                     commit_every: int = 8, commit_s: float = 1.0) -> ClassifyReport:
     """Classify every OK track (or those of ``track_ids``) lacking a prediction by ``classifier``.
 
     Tracks that cannot be decoded are marked unreadable with the reason, so they are not retried
@@ -94,6 +109,7 @@ def classify_library(lib: Library, classifier: ClassifierLike, *, source: str | 
         if not todo:
             return rep
         results = classifier.classify_paths([path for _, path in todo], workers=workers)
+        last_commit = time.monotonic()
         try:
             for done, ((track_id, path), result) in enumerate(zip(todo, results), 1):
                 if str(result.path) != path:
@@ -106,8 +122,12 @@ def classify_library(lib: Library, classifier: ClassifierLike, *, source: str | 
                 else:
                     session.add(_prediction(track_id, model, result))
                     rep.classified += 1
-                if done % commit_every == 0:
+                    why = caveat(result.padded, result.audio_fraction, result.truncated, result.duration_s)
+                    if why is not None:
+                        rep.caveats.append((path, why))
+                if done % commit_every == 0 or time.monotonic() - last_commit >= commit_s:
                     session.commit()
+                    last_commit = time.monotonic()
                 report(progress, done, len(todo))
                 if is_cancelled(cancel):
                     rep.cancelled = done < len(todo)

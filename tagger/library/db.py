@@ -14,23 +14,64 @@ from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import ColumnElement, Connection, Engine, create_engine, event, func, inspect, select
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from tagger.library.models import Base
+from tagger.library.models import Base, FsText
 from tagger.paths import data_dir
 
-SCHEMA_VERSION = 1
+
+def _add_prediction_flags(conn: Connection) -> None:
+    conn.exec_driver_sql("ALTER TABLE predictions ADD COLUMN audio_fraction FLOAT NOT NULL DEFAULT 1.0")
+    conn.exec_driver_sql("ALTER TABLE predictions ADD COLUMN truncated BOOLEAN NOT NULL DEFAULT 0")
+
+
+SCHEMA_VERSION = 2
 #: ``MIGRATIONS[n]`` upgrades a version-``n`` database to version ``n + 1``.
-MIGRATIONS: dict[int, Callable[[Connection], None]] = {}
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _add_prediction_flags}
+#: How long a job waits for another program's write to the catalogue before giving up.
+BUSY_TIMEOUT_MS = 10_000
 
 
 class LibraryError(Exception):
     """The catalogue cannot be used as asked; the message is meant for the user."""
 
 
+# SQLite's primary result codes (``sqlite3.Error.sqlite_errorname``) a user can act on.
+_FAULTS = {
+    "SQLITE_CANTOPEN": "cannot open the catalogue {path}: its folder is missing or not writable",
+    "SQLITE_READONLY": "the catalogue {path} is read-only (check the file's and its folder's permissions)",
+    "SQLITE_PERM": "the catalogue {path} is read-only (check the file's and its folder's permissions)",
+    "SQLITE_NOTADB": "{path} is not a genre-tagger catalogue (not an SQLite database)",
+    "SQLITE_CORRUPT": "the catalogue {path} is damaged; restore a backup or start a new one with --db",
+    "SQLITE_FULL": "the disk holding the catalogue {path} is full; free some space and run again",
+    "SQLITE_BUSY": "the catalogue {path} is in use by another genre-tagger job; run again when it is done",
+    "SQLITE_LOCKED": "the catalogue {path} is in use by another genre-tagger job; run again when it is done",
+    "SQLITE_IOERR": "the disk failed while using the catalogue {path}",
+}
+
+
+def catalogue_fault(exc: BaseException, path: Path | str) -> str:
+    """One line for the user saying what went wrong with the catalogue at ``path``."""
+    orig = exc.orig if isinstance(exc, DBAPIError) else exc
+    name = getattr(orig, "sqlite_errorname", "") or ""
+    for code, text in _FAULTS.items():
+        if name == code or name.startswith(code + "_"):
+            return text.format(path=path)
+    if isinstance(orig, OSError):
+        return f"cannot use the catalogue {path}: {orig.strerror or orig}"
+    return f"the catalogue {path} cannot be used: {str(orig).splitlines()[0] if str(orig) else type(orig).__name__}"
+
+
+#: What the catalogue's own faults raise: SQLAlchemy's wrappers, raw ``sqlite3`` errors (backups).
+CATALOGUE_FAULTS = (SQLAlchemyError, sqlite3.Error)
+
+
 def among(column: ColumnElement, values: Iterable[int | str]) -> ColumnElement[bool]:
     """``column IN values`` with the values bound as one JSON parameter, so a selection of any size
     stays under SQLite's cap on bound parameters (32,766 in most builds, 999 in old ones)."""
+    if isinstance(column.type, FsText):  # stored escaped: compare with the escaped form
+        values = [column.type.process_bind_param(v, None) for v in values]
     each = func.json_each(json.dumps(list(values))).table_valued("value")
     return column.in_(select(each.c.value))
 
@@ -68,7 +109,7 @@ def _configure(dbapi_connection: sqlite3.Connection, _record: object) -> None:
     # it announces, even across a power cut (commits are batched, so this costs little)
     cursor.execute("PRAGMA synchronous=FULL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=10000")  # the GUI and a CLI job may share the database
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")  # the GUI and a CLI job may share the database
     cursor.close()
 
 
@@ -111,13 +152,24 @@ def _prepare_schema(engine: Engine, path: Path) -> Path | None:
 
 
 def open_library(path: Path | str | None = None) -> Library:
-    """Open (creating if needed) the catalogue at ``path``, default ``default_db_path()``."""
+    """Open (creating if needed) the catalogue at ``path``, default ``default_db_path()``.
+
+    Raises ``LibraryError`` with one line for the user when the file cannot serve as a catalogue.
+    """
     path = Path(path) if path is not None else default_db_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.is_dir():
+        raise LibraryError(f"{path} is a folder; --db names the catalogue file")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise LibraryError(catalogue_fault(exc, path)) from None
     engine = create_engine(f"sqlite:///{path}")
     event.listen(engine, "connect", _configure)
     try:
         backup = _prepare_schema(engine, path)
+    except CATALOGUE_FAULTS as exc:
+        engine.dispose()
+        raise LibraryError(catalogue_fault(exc, path)) from None
     except BaseException:
         engine.dispose()
         raise

@@ -6,11 +6,42 @@ never queried inside, and SQLite stores them compactly.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, UniqueConstraint
+from sqlalchemy import JSON, Dialect, ForeignKey, Index, String, TypeDecorator, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+# Python names a file whose name is not UTF-8 with lone surrogates (U+DC80-U+DCFF, one per raw
+# byte), which SQLite cannot store as text. Each is kept as "//XX" (the byte in hex), and a "/"
+# that follows a "/" as "//2F", so the text round-trips exactly. Normalised absolute paths never
+# hold "//", so every ordinary path is stored as it is and prefix queries on folders still work.
+_RAW = re.compile(r"(?<=/)/|[\udc80-\udcff]")
+_ESCAPED = re.compile(r"//([0-9A-F]{2})")
+
+
+def escape_fs_text(text: str) -> str:
+    """``text`` (a file path or name, possibly with surrogate-escaped bytes) as storable text."""
+    return _RAW.sub(lambda m: "//2F" if m.group() == "/" else f"//{ord(m.group()) - 0xDC00:02X}", text)
+
+
+def unescape_fs_text(stored: str) -> str:
+    """The exact text ``escape_fs_text`` was given."""
+    return _ESCAPED.sub(lambda m: chr(int(m.group(1), 16) + (0xDC00 if int(m.group(1), 16) >= 0x80 else 0)), stored)
+
+
+class FsText(TypeDecorator):
+    """Text that may hold file names: undecodable bytes are stored escaped, read back exactly."""
+
+    impl = String
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Dialect | None) -> str | None:
+        return None if value is None else escape_fs_text(value)
+
+    def process_result_value(self, value: str | None, dialect: Dialect | None) -> str | None:
+        return None if value is None else unescape_fs_text(value)
 
 
 def utcnow() -> datetime:
@@ -48,7 +79,7 @@ class Track(Base):
     __tablename__ = "tracks"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    path: Mapped[str] = mapped_column(unique=True)
+    path: Mapped[str] = mapped_column(FsText, unique=True)
     size: Mapped[int]
     mtime_ns: Mapped[int]
     duration_s: Mapped[float | None]
@@ -59,8 +90,8 @@ class Track(Base):
     genres: Mapped[list[Any]] = mapped_column(default=list)
     confirmed_genres: Mapped[list[Any] | None]
     status: Mapped[str] = mapped_column(default=TrackStatus.OK, index=True)
-    error: Mapped[str | None]
-    moved_from: Mapped[str | None]
+    error: Mapped[str | None] = mapped_column(FsText)  # reasons may quote a file name
+    moved_from: Mapped[str | None] = mapped_column(FsText)
     added_at: Mapped[datetime] = mapped_column(default=utcnow)
     scanned_at: Mapped[datetime] = mapped_column(default=utcnow)
     missing_since: Mapped[datetime | None]
@@ -95,7 +126,10 @@ class Prediction(Base):
     confidence: Mapped[float]
     probs: Mapped[list[Any]]
     n_windows: Mapped[int]
-    padded: Mapped[bool]
+    padded: Mapped[bool]  # some analysed window was zero-padded: the track is shorter than one window
+    #: share of the analysed samples that are real audio (below 1 when padded)
+    audio_fraction: Mapped[float] = mapped_column(default=1.0)
+    truncated: Mapped[bool] = mapped_column(default=False)  # the file ends before its header says
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     track: Mapped[Track] = relationship(back_populates="predictions")
@@ -140,13 +174,13 @@ class TagEdit(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     session_id: Mapped[int] = mapped_column(ForeignKey("write_sessions.id"), index=True)
     track_id: Mapped[int] = mapped_column(ForeignKey("tracks.id"))
-    path: Mapped[str]  # where the file was when edited
+    path: Mapped[str] = mapped_column(FsText)  # where the file was when edited
     old_genres: Mapped[list[Any]]
     old_state: Mapped[dict[str, Any]]  # tagger.tags GenreState, restored verbatim by undo
     new_genres: Mapped[list[Any]]
     reverts_id: Mapped[int | None] = mapped_column(ForeignKey("tag_edits.id"), index=True)
     status: Mapped[str] = mapped_column(default=EditStatus.PENDING)
-    error: Mapped[str | None]
+    error: Mapped[str | None] = mapped_column(FsText)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     applied_at: Mapped[datetime | None]
 
@@ -158,8 +192,8 @@ class Playlist(Base):
     __tablename__ = "playlists"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    path: Mapped[str] = mapped_column(unique=True)
-    name: Mapped[str]
+    path: Mapped[str] = mapped_column(FsText, unique=True)
+    name: Mapped[str] = mapped_column(FsText)
     size: Mapped[int]
     mtime_ns: Mapped[int]
     status: Mapped[str] = mapped_column(default=TrackStatus.OK)
@@ -176,8 +210,8 @@ class PlaylistEntry(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     playlist_id: Mapped[int] = mapped_column(ForeignKey("playlists.id", ondelete="CASCADE"), index=True)
     position: Mapped[int]
-    location: Mapped[str]  # as written in the playlist
-    path: Mapped[str | None]  # the local file it points to; None for URLs
+    location: Mapped[str] = mapped_column(FsText)  # as written in the playlist
+    path: Mapped[str | None] = mapped_column(FsText)  # the local file it points to; None for URLs
     title: Mapped[str | None]
     track_id: Mapped[int | None] = mapped_column(ForeignKey("tracks.id", ondelete="SET NULL"), index=True)
 

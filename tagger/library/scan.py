@@ -4,20 +4,27 @@ A file whose size and modification time match the catalogue is not opened again,
 costs one ``stat`` per file. A file that disappeared is marked missing (never deleted); a new file
 with the size and mtime of exactly one vanished file is taken as that file moved or renamed, and
 keeps its predictions, journal and playlist links, even across folders.
+
+One file never stops a scan: links that lead nowhere or round in a loop, FIFOs and devices (never
+opened: opening a FIFO blocks) and files that are not what their name says are listed with a
+reason; names that are not UTF-8 are catalogued as they are (``tagger.library.models.FsText``).
 """
 
 from __future__ import annotations
 
 import os
+import stat
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tagger.audio import AUDIO_EXTENSIONS
+from tagger.audio import AUDIO_EXTENSIONS, UnreadableAudio, decodable_duration
+from tagger.audio.decode import not_regular, unreachable
+from tagger.audio.sniff import misnamed, sniff, truncation, why_undecodable
 from tagger.library.db import Library, LibraryError
 from tagger.library.models import Playlist, Track, TrackStatus, utcnow
 from tagger.library.playlists import PLAYLIST_EXTENSIONS, import_playlist, relink_entries
@@ -37,6 +44,7 @@ class ScanReport:
     moved: list[tuple[str, str]] = field(default_factory=list)  # (old path, new path)
     missing: list[str] = field(default_factory=list)  # newly marked missing
     unreadable: list[tuple[str, str]] = field(default_factory=list)  # (path, reason), read this scan
+    damaged: list[tuple[str, str]] = field(default_factory=list)  # (path, reason): catalogued, but faulty
     playlists: int = 0  # imported or refreshed
     cancelled: bool = False
 
@@ -48,11 +56,13 @@ class _OnDisk:
     mtime_ns: int
 
 
-def _walk(roots: list[Path]) -> tuple[list[_OnDisk], list[_OnDisk]]:
-    """Audio files (sorted) and playlists under ``roots``; hidden files and folders (".*") are
+def _walk(roots: list[Path]) -> tuple[list[_OnDisk], list[_OnDisk], list[tuple[str, str]]]:
+    """Audio files (sorted) and playlists under ``roots``, and (path, reason) for entries named
+    like them that are not regular files one can read; hidden files and folders (".*") are
     skipped, and a folder given twice or inside another given folder is walked once."""
     audio: list[_OnDisk] = []
     playlists: list[_OnDisk] = []
+    problems: list[tuple[str, str]] = []
     stack = [str(r) for r in dict.fromkeys(roots) if not any(r != o and r.is_relative_to(o) for o in roots)]
     while stack:
         try:
@@ -71,10 +81,14 @@ def _walk(roots: list[Path]) -> tuple[list[_OnDisk], list[_OnDisk]]:
                 continue
             try:
                 st = entry.stat()
-            except OSError:
-                continue  # a dangling link
+            except OSError as exc:
+                problems.append((entry.path, unreachable(Path(entry.path), exc)))
+                continue
+            if not stat.S_ISREG(st.st_mode):
+                problems.append((entry.path, not_regular(st.st_mode)))
+                continue
             bucket.append(_OnDisk(entry.path, st.st_size, st.st_mtime_ns))
-    return sorted(audio, key=lambda f: f.path), playlists
+    return sorted(audio, key=lambda f: f.path), playlists, sorted(problems)
 
 
 def _under(path: str, roots: list[str]) -> bool:
@@ -101,15 +115,57 @@ def _apply_tags(track: Track, info: TagInfo) -> None:
     track.status, track.error = TrackStatus.OK, None
 
 
+def _unreadable_tags(path: str, reason: str) -> tuple[str, TagInfo | None]:
+    """When the tag reader fails: what the file really is, and for audio that is only misnamed
+    (FLAC named .mp3), the stream facts that let it be classified all the same."""
+    try:
+        found = sniff(path)
+    except OSError as exc:
+        return f"cannot read: {exc.strerror or exc}", None
+    if found.kind is None or truncation(path, found) is not None:
+        return why_undecodable(path), None
+    named = misnamed(path, found)
+    if named is None:  # the tag reader's own words may be internal; say what is known instead
+        return f"damaged {found.what}: its tags cannot be read", None
+    try:
+        duration = decodable_duration(path)
+    except UnreadableAudio:
+        return f"{named}, and it does not decode", None
+    return f"{named}: catalogued without its tags (rename it to read and write them)", \
+        TagInfo(None, None, None, [], duration, found.kind, writable=False)
+
+
+def _truncated_duration(path: str, info: TagInfo) -> tuple[TagInfo, str | None]:
+    """A file whose header declares more than it holds gets the duration that decodes."""
+    try:
+        cut = truncation(path)
+        if cut is None:
+            return info, None
+        duration = decodable_duration(path)
+    except (OSError, UnreadableAudio):
+        return info, None  # the tag reader could read it; classifying will say what is wrong
+    claimed = f" of the {info.duration_s:.1f} s its header claims" if info.duration_s else ""
+    return replace(info, duration_s=duration), f"truncated: {cut[0]:,} of {cut[1]:,} bytes; {duration:.1f} s decode{claimed}"
+
+
 def _read_into(track: Track, file: _OnDisk, rep: ScanReport) -> None:
     track.size, track.mtime_ns, track.scanned_at = file.size, file.mtime_ns, utcnow()
     track.missing_since = None
     try:
-        _apply_tags(track, read_tags(file.path))
+        info, note = _truncated_duration(file.path, read_tags(file.path))
     except UnreadableTags as exc:
-        track.status, track.error = TrackStatus.UNREADABLE, exc.reason
+        note, info = _unreadable_tags(file.path, exc.reason)
+    except OSError as exc:
+        note, info = f"cannot read: {exc.strerror or exc}", None
+    if info is None:
+        track.status, track.error = TrackStatus.UNREADABLE, note
         track.predictions = []
-        rep.unreadable.append((file.path, exc.reason))
+        rep.unreadable.append((file.path, note))
+        return
+    _apply_tags(track, info)
+    if note is not None:
+        track.error = note
+        rep.damaged.append((file.path, note))
 
 
 def _scan_playlists(session: Session, files: list[_OnDisk], roots: list[str], rep: ScanReport) -> None:
@@ -139,8 +195,8 @@ def scan(lib: Library, folders: Iterable[Path | str], progress: Progress | None 
         if not root.is_dir():
             raise LibraryError(f"{root} is not a folder")
     prefixes = [os.path.join(str(r), "") for r in roots]
-    audio, playlist_files = _walk(roots)
-    rep = ScanReport(found=len(audio))
+    audio, playlist_files, problems = _walk(roots)
+    rep = ScanReport(found=len(audio), unreadable=problems)
     with lib.session() as session:
         known = {row.path: row for row in session.execute(
             select(Track.id, Track.path, Track.size, Track.mtime_ns, Track.status))}

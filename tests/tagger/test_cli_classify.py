@@ -57,6 +57,15 @@ def test_broken_files_are_listed_and_the_run_goes_on(tmp_path, held_out_model, c
     assert "empty" in failed["empty.flac"]
     [short] = out["tracks"]
     assert short["padded"] and short["windows"] == 1 and short["duration_s"] == pytest.approx(4.0, abs=0.05)
+    assert short["audio_fraction"] == pytest.approx(4.0 / 30, abs=0.002) and not short["truncated"]
+    assert short["caveat"] == "rests on padding: 13% of what was judged is real audio"
+
+
+def test_half_a_second_is_not_presented_as_a_trustworthy_genre(tmp_path, held_out_model, capsys):
+    path = write_audio(tmp_path / "blip.wav", tone(0.5, 22050), 22050)
+    assert main(["classify", str(path), "--model", str(held_out_model), "--workers", "0"]) == 0
+    [line] = capsys.readouterr().out.splitlines()
+    assert line.startswith(f"{path}\t") and "(not to be trusted: rests on padding: 2% of what was judged is real audio)" in line
 
 
 def test_workers_and_in_process_give_identical_results(held_out_model):

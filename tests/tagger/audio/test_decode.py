@@ -1,9 +1,16 @@
+import os
+import re
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 import soundfile as sf
 
-from tagger.audio import UnreadableAudio, decode
-from tests.support import FORMATS, gtzan_dir, tone, write_audio
+from tagger.audio import UnreadableAudio, WindowSpec, cut_windows, decode, decode_windows
+from tagger.audio.decode import _ffmpeg
+from tagger.audio.sniff import misnamed, sniff
+from tests.support import FORMATS, REPO_ROOT, gtzan_dir, tone, write_audio
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
@@ -39,7 +46,7 @@ def test_resampling_keeps_duration_and_pitch(tmp_path):
 
 @pytest.mark.parametrize("content, reason", [
     (b"", "empty"),
-    (b"this is a text file, not music\n" * 50, "not a readable audio file"),
+    (b"this is a text file, not music\n" * 50, "a text file, not audio"),
 ])
 def test_bad_files_raise_with_a_reason(tmp_path, content, reason):
     path = tmp_path / "bad.mp3"
@@ -71,3 +78,116 @@ def test_real_gtzan_clip_decodes_at_native_rate():
     audio = decode(gtzan_dir() / "genres_original/rock/rock.00000.wav", 22050)
     assert audio.source_rate == 22050 and audio.channels == 1
     assert 29.9 < audio.duration_s < 30.7
+
+
+LIBRARY_TEXTS = ("never happen", "report an issue", "/__w/", "codec can't", "SingleStreamDecoder", "Error :",
+                 "sync to MPEG")
+
+
+def _says(path, reason: str) -> None:
+    with pytest.raises(UnreadableAudio) as info:
+        decode_windows(path, 22050)
+    assert re.fullmatch(reason, info.value.reason), info.value.reason
+    assert not any(text in info.value.reason for text in LIBRARY_TEXTS)
+
+
+def test_files_that_fail_say_what_they_really_are(tmp_path):
+    png = tmp_path / "cover.ogg"
+    png.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8)
+    _says(png, "a PNG image, not audio")
+    text = tmp_path / "notes.mp3"
+    text.write_text("track list\n" * 40)
+    _says(text, "a text file, not audio")
+    empty = tmp_path / "empty.wav"
+    empty.write_bytes(b"")
+    _says(empty, re.escape("empty file (0 bytes)"))
+    noise = tmp_path / "noise.flac"
+    noise.write_bytes(np.random.default_rng(0).integers(0, 256, 5000, dtype=np.uint8).tobytes())
+    _says(noise, re.escape("not a readable audio file (no known audio header: raw or damaged data)"))
+    good = write_audio(tmp_path / "good.m4a", tone(4.0), 44100).read_bytes()
+    cut = tmp_path / "cut.m4a"
+    cut.write_bytes(good[: len(good) // 2])
+    _says(cut, rf"truncated: {len(good) // 2:,} of \d\d,\d\d\d bytes")  # the boxes met so far run past the end
+
+
+def test_flac_named_mp3_decodes_as_flac_and_the_tag_layer_hears_why(tmp_path):
+    flac = write_audio(tmp_path / "real.flac", tone(2.0), 44100)
+    renamed = tmp_path / "renamed.mp3"
+    renamed.write_bytes(flac.read_bytes())
+    np.testing.assert_array_equal(decode(renamed, 22050).samples, decode(flac, 22050).samples)
+    assert misnamed(renamed, sniff(renamed)) == "FLAC audio with an .mp3 extension"
+    assert misnamed(flac, sniff(flac)) is None
+
+
+@pytest.mark.parametrize("fmt", ["wav", "aiff"])
+def test_a_truncated_file_gives_what_decodes_and_says_it_is_truncated(tmp_path, fmt):
+    good = write_audio(tmp_path / f"good.{fmt}", tone(10.0, 22050), 22050)
+    cut = tmp_path / f"cut.{fmt}"
+    data = good.read_bytes()
+    cut.write_bytes(data[: len(data) * 45 // 100])
+    whole = decode(good, 22050)
+    audio = decode(cut, 22050)
+    assert audio.truncated and not whole.truncated
+    assert audio.duration_s == pytest.approx(4.5, abs=0.01)  # not the 10 s the header claims
+    np.testing.assert_array_equal(audio.samples, whole.samples[: len(audio.samples)])
+    windows = decode_windows(cut, 22050)
+    assert windows.truncated and windows.windows.padded
+    assert windows.windows.audio_fraction == pytest.approx(4.5 / 30, abs=0.001)
+
+
+def test_a_fifo_is_refused_without_being_opened(tmp_path):
+    fifo = tmp_path / "pipe.flac"
+    os.mkfifo(fifo)
+    _says(fifo, re.escape("not a regular file (a FIFO)"))  # opening it would block until a writer came
+
+
+def test_links_that_lead_nowhere_are_named(tmp_path):
+    (tmp_path / "gone.wav").symlink_to(tmp_path / "nothing.wav")
+    _says(tmp_path / "gone.wav", re.escape(f"broken symbolic link (its target {str(tmp_path / 'nothing.wav')!r} does not exist)"))
+    (tmp_path / "a.wav").symlink_to(tmp_path / "b.wav")
+    (tmp_path / "b.wav").symlink_to(tmp_path / "a.wav")
+    _says(tmp_path / "a.wav", "symbolic link loop")
+
+
+def test_windows_decoded_from_the_stream_equal_windows_cut_from_the_whole_track(tmp_path):
+    path = write_audio(tmp_path / "long.wav", tone(95.0, 44100, channels=2), 44100)
+    whole = decode(path, 22050).samples
+    for spec in (WindowSpec(), WindowSpec(max_windows=2), WindowSpec(length_s=20, hop_s=7, tail="pad")):
+        streamed = decode_windows(path, 22050, spec)
+        cut = cut_windows(whole, 22050, spec)
+        np.testing.assert_array_equal(streamed.windows.starts_s, cut.starts_s)
+        np.testing.assert_array_equal(streamed.windows.frames, cut.frames)
+        assert streamed.duration_s == pytest.approx(95.0) and not streamed.truncated
+
+
+_MEASURE = """
+import resource, sys
+from tagger.audio import WindowSpec, decode_windows
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+decoded = decode_windows(sys.argv[1], 22050, WindowSpec(max_windows=20))
+after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(len(decoded.windows), round(decoded.duration_s), (after - before) // 1024)
+"""
+
+
+def test_decoding_a_long_track_holds_only_its_windows(tmp_path):
+    """One hour at 8 kHz resamples to 318 MB of samples at 22,050 Hz; the windows kept are 20 x 30 s."""
+    rate, seconds = 8000, 3600
+    path = tmp_path / "hour.wav"
+    with sf.SoundFile(path, "w", rate, 1, subtype="PCM_16") as out:
+        block = tone(60.0, rate)
+        for _ in range(seconds // 60):
+            out.write(block)
+    done = subprocess.run([sys.executable, "-c", _MEASURE, str(path)], capture_output=True, text=True, check=True,
+                          cwd=REPO_ROOT)
+    windows, duration, grown_mb = map(int, done.stdout.split())
+    assert (windows, duration) == (20, seconds)
+    assert grown_mb < 150, f"decoding grew the process by {grown_mb} MB"
+
+
+def test_ffmpeg_decodes_in_ranges_identical_to_one_continuous_decode(tmp_path):
+    from torchcodec.decoders import AudioDecoder
+
+    path = write_audio(tmp_path / "long.m4a", tone(95.0, 44100, channels=2), 44100)
+    whole = AudioDecoder(str(path)).get_all_samples().data.numpy().T
+    np.testing.assert_array_equal(np.concatenate(list(_ffmpeg(path).blocks())), whole)

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from tagger.audio import WindowSpec, cut_windows
+from tagger.audio import WindowSpec, cut_windows, plan_windows
 
 SR = 100  # a small rate keeps the arithmetic readable: 1 s = 100 samples
 
@@ -56,3 +56,13 @@ def test_bad_specs_are_refused():
         WindowSpec(hop_s=0)
     with pytest.raises(ValueError):
         WindowSpec(tail="wrap")
+
+
+def test_the_plan_names_each_windows_samples_and_the_share_of_real_audio():
+    spec = WindowSpec(length_s=30, hop_s=30, tail="pad")
+    assert plan_windows(95 * SR, SR, spec) == [(0, 3000), (3000, 6000), (6000, 9000), (9000, 9500)]
+    w = cut_windows(ramp(95), SR, spec)
+    assert w.audio_fraction == pytest.approx(9500 / 12000)
+    short = cut_windows(ramp(12), SR, WindowSpec(length_s=30, hop_s=30))
+    assert short.audio_fraction == pytest.approx(12 / 30)
+    assert cut_windows(ramp(60), SR, WindowSpec(length_s=30, hop_s=30)).audio_fraction == 1.0

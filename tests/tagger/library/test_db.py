@@ -64,6 +64,20 @@ def test_older_catalogue_is_backed_up_then_migrated(tmp_path, monkeypatch):
     old.close()
 
 
+def test_a_version_1_catalogue_gains_the_prediction_flags(tmp_path):
+    path = tmp_path / "lib.db"
+    open_library(path).close()
+    with sqlite3.connect(path) as conn:  # the version-1 layout: no audio_fraction, no truncated
+        conn.execute("ALTER TABLE predictions DROP COLUMN audio_fraction")
+        conn.execute("ALTER TABLE predictions DROP COLUMN truncated")
+        conn.execute("PRAGMA user_version=1")
+    conn.close()
+    with open_library(path) as lib, lib.engine.connect() as conn:
+        columns = {row[1]: row[4] for row in conn.exec_driver_sql("PRAGMA table_info(predictions)")}
+        assert (columns["audio_fraction"], columns["truncated"]) == ("1.0", "0")
+    assert lib.backup is not None and lib.backup.name.startswith("lib.db.v1-")
+
+
 def test_catalogue_from_a_newer_version_is_refused(tmp_path):
     path = tmp_path / "lib.db"
     open_library(path).close()

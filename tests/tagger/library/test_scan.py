@@ -18,8 +18,10 @@ from tagger.library import (
     classify_library,
     open_library,
     scan,
+    track_ids_for,
 )
-from tests.support import FORMATS
+from tagger.audio import decode
+from tests.support import FORMATS, tone, write_audio
 from tests.tagger.library.helpers import FakeClassifier, library_template, music  # noqa: F401  (fixtures)
 
 
@@ -45,7 +47,7 @@ def test_first_scan_records_every_file_with_its_tags_and_bad_files_with_a_reason
     assert (flac.path, flac.size, flac.genres) == (str(music / "albums" / "jazz-flac.flac"),
                                                     (music / "albums" / "jazz-flac.flac").stat().st_size, [])
     assert flac.duration_s == pytest.approx(1.0, abs=0.06)
-    assert rows["broken.mp3"].status == TrackStatus.UNREADABLE and "cannot read tags" in rows["broken.mp3"].error
+    assert (rows["broken.mp3"].status, rows["broken.mp3"].error) == (TrackStatus.UNREADABLE, "a text file, not audio")
     assert rows["empty.flac"].status == TrackStatus.UNREADABLE and "empty" in rows["empty.flac"].error
     assert sorted(os.path.basename(p) for p, _ in report.unreadable) == ["broken.mp3", "empty.flac"]
 
@@ -141,3 +143,58 @@ def test_cancelled_scan_keeps_what_it_did_and_marks_nothing_missing(lib, music):
 def test_overlapping_folders_are_walked_once(lib, music):
     report = scan(lib, [music, music / "albums", music])
     assert report.found == report.added == len(FORMATS) + 2
+
+
+def test_names_that_are_not_utf8_are_catalogued_exactly_and_rescanned_as_unchanged(lib, tmp_path):
+    folder = tmp_path / "latin1"
+    odd = os.fsdecode(os.fsencode(folder) + b"/caf\xe9 \xff.wav")
+    os.rename(write_audio(folder / "plain.wav", tone(1.0, 8000), 8000), odd)
+    report = scan(lib, [folder])
+    assert (report.added, report.unreadable) == (1, [])
+    [row] = tracks(lib).values()
+    assert row.path == odd and os.path.exists(row.path) and row.status == TrackStatus.OK
+    with lib.engine.connect() as conn:  # stored as text that names the raw bytes
+        assert conn.exec_driver_sql("SELECT path FROM tracks").scalar() == f"{folder}/caf//E9 //FF.wav"
+    assert decode(odd, 8000).duration_s == pytest.approx(1.0)
+    assert scan(lib, [folder]).unchanged == 1
+    assert track_ids_for(lib, [odd]) == {odd: row.id}
+
+
+def test_links_fifos_and_loops_are_reported_with_a_reason_and_never_opened(lib, tmp_path):
+    folder = tmp_path / "odd"
+    good = write_audio(folder / "good.wav", tone(1.0, 8000), 8000)
+    (folder / "link.wav").symlink_to(good)
+    (folder / "dangling.mp3").symlink_to(folder / "nowhere.mp3")
+    (folder / "loop-a.flac").symlink_to(folder / "loop-b.flac")
+    (folder / "loop-b.flac").symlink_to(folder / "loop-a.flac")
+    os.mkfifo(folder / "pipe.ogg")  # opening it would block the scan for good
+    report = scan(lib, [folder])
+    assert sorted(tracks(lib)) == ["good.wav", "link.wav"]
+    assert dict((os.path.basename(p), r) for p, r in report.unreadable) == {
+        "dangling.mp3": f"broken symbolic link (its target {str(folder / 'nowhere.mp3')!r} does not exist)",
+        "loop-a.flac": "symbolic link loop", "loop-b.flac": "symbolic link loop",
+        "pipe.ogg": "not a regular file (a FIFO)"}
+
+
+def test_what_a_file_really_is_and_the_duration_that_really_decodes(lib, tmp_path):
+    folder = tmp_path / "liars"
+    (folder / "cover.ogg").parent.mkdir()
+    (folder / "cover.ogg").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(256))
+    flac = write_audio(tmp_path / "real.flac", tone(2.0, 8000), 8000)
+    (folder / "flac.mp3").write_bytes(flac.read_bytes())
+    wav = write_audio(tmp_path / "whole.wav", tone(10.0, 8000), 8000).read_bytes()
+    (folder / "cut.wav").write_bytes(wav[: len(wav) * 45 // 100])
+    report = scan(lib, [folder])
+    rows = tracks(lib)
+    assert report.unreadable == [(str(folder / "cover.ogg"), "a PNG image, not audio")]
+    assert rows["cover.ogg"].status == TrackStatus.UNREADABLE
+    # FLAC named .mp3: catalogued by what it is, so it can still be classified
+    assert (rows["flac.mp3"].status, rows["flac.mp3"].format) == (TrackStatus.OK, "flac")
+    assert rows["flac.mp3"].duration_s == pytest.approx(2.0, abs=0.01)
+    assert rows["cut.wav"].status == TrackStatus.OK
+    assert rows["cut.wav"].duration_s == pytest.approx(4.5, abs=0.01)  # not the header's 10 s
+    assert dict(report.damaged) == {
+        str(folder / "flac.mp3"): "FLAC audio with an .mp3 extension: catalogued without its tags "
+                                  "(rename it to read and write them)",
+        str(folder / "cut.wav"): f"truncated: {len(wav) * 45 // 100:,} of {len(wav):,} bytes; 4.5 s decode of the "
+                                 f"10.0 s its header claims"}
