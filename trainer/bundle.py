@@ -198,8 +198,9 @@ def load(path: Path | str, device: str = "cpu") -> LoadedBundle:
     meta = read_manifest(folder)
     _check_files(folder, meta)
     overrides = _config_overrides(meta["config"])
-    if "train.device" in overrides:
-        overrides["train.device"] = device
+    for key in ("train.device", "device"):   # torch methods keep it in their training config or at the top
+        if key in overrides:
+            overrides[key] = device
     try:
         method = create_method(meta["method"], meta["labels"], **overrides)
     except KeyError as exc:
