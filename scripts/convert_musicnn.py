@@ -14,7 +14,7 @@ its cast to float16 before the log (which overflows to infinity on loud music); 
 one patch is repeat-padded frame by frame as in the models' training.
 
 Usage: python scripts/convert_musicnn.py [--tf-python PATH | --env DIR] [--references] [--work DIR]
-       python scripts/convert_musicnn.py --time-original --work DIR [--tf-python PATH]
+       python scripts/convert_musicnn.py --time --work DIR [--tf-python PATH]
 """
 
 from __future__ import annotations
@@ -128,11 +128,16 @@ def tf_timing(work: Path, batch: int = 64, rounds: int = 3) -> None:
 
     tf.compat.v1.disable_eager_execution()
     samples = next(iter(np.load(work / "audio.npz").values()))[: 30 * config.SR]
-    started = time.perf_counter()
-    for _ in range(rounds):
+
+    def log_mel() -> np.ndarray:
         mel = librosa.feature.melspectrogram(y=samples, sr=config.SR, hop_length=config.FFT_HOP,
                                              n_fft=config.FFT_SIZE, n_mels=config.N_MELS).T
-        np.log10(10000 * mel.astype(np.float32) + 1)
+        return np.log10(10000 * mel.astype(np.float32) + 1)
+
+    log_mel()   # the first call builds the filterbank and caches
+    started = time.perf_counter()
+    for _ in range(rounds):
+        mel = log_mel()
     mel_ms = (time.perf_counter() - started) / rounds / (len(mel) // PATCH_FRAMES) * 1e3
     graph = tf.Graph()
     with graph.as_default():
@@ -144,12 +149,52 @@ def tf_timing(work: Path, batch: int = 64, rounds: int = 3) -> None:
         tf.compat.v1.train.Saver().restore(session, f"{Path(musicnn.__file__).parent / 'MSD_musicnn'}/")
     patches = np.random.default_rng(0).uniform(0, 3, (batch, PATCH_FRAMES, config.N_MELS)).astype(np.float32)
     session.run(probs, {x: patches, is_training: False})
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     for _ in range(rounds):
         session.run(probs, {x: patches, is_training: False})
     net_ms = (time.perf_counter() - started) / rounds / batch * 1e3
-    print(f"original musicnn: mel {mel_ms:.1f} ms/patch (librosa), network {net_ms:.1f} ms/patch "
-          f"(TensorFlow {tf.__version__}, batches of {batch}, {tf.config.threading.get_intra_op_parallelism_threads() or 'all'} threads)")
+    net_cpu = (time.process_time() - cpu) / rounds / batch * 1e3
+    print(f"original (TensorFlow {tf.__version__}, batches of {batch}): mel {mel_ms:.1f} ms/patch (librosa), "
+          f"network {net_ms:.1f} ms/patch wall, {net_cpu:.1f} ms/patch CPU")
+
+
+def torch_timing(work: Path, batch: int = 64, rounds: int = 3) -> None:
+    """The port's figures in the same terms as ``tf_timing``, and per stage of the network."""
+    import time
+
+    import torch
+
+    from trainer import bundle
+    from trainer.features.musicnn import MusicnnMel
+
+    samples = next(iter(np.load(work / "audio.npz").values()))[None, : 30 * 16000]
+    pipeline = MusicnnMel()
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)   # as in the tagger's workers: small FFTs and products lose on two threads
+    pipeline(samples)
+    started = time.perf_counter()
+    for _ in range(rounds):
+        count = pipeline(samples).shape[1]
+    mel_ms = (time.perf_counter() - started) / rounds / count * 1e3
+    torch.set_num_threads(threads)
+    net = bundle.load(Path(__file__).resolve().parents[1] / "resources" / "musicnn-msd").method.net
+    patches = torch.from_numpy(np.random.default_rng(0).uniform(0, 3, (batch, PATCH_FRAMES, 96)).astype(np.float32))
+    with torch.inference_mode():
+        x = net.input_bn(patches.unsqueeze(1))
+        front = torch.cat([b.timbral(x) for b in net.timbral] + [b.temporal(x) for b in net.temporal], dim=1)
+        stages = {f"timbral {tuple(b.conv.kernel_size)}": (lambda b=b: b.timbral(x)) for b in net.timbral}
+        stages |= {f"temporal {tuple(b.conv.kernel_size)}": (lambda b=b: b.temporal(x)) for b in net.temporal}
+        stages["mid end"] = lambda: net.midend[0].midend(front)
+        stages["whole network"] = lambda: net(patches)
+        for name, stage in stages.items():
+            stage()
+            started, cpu = time.perf_counter(), time.process_time()
+            for _ in range(rounds):
+                stage()
+            wall = (time.perf_counter() - started) / rounds / batch * 1e3
+            print(f"port {name:<22} {wall:7.1f} ms/patch wall, {(time.process_time() - cpu) / rounds / batch * 1e3:7.1f} ms/patch CPU")
+    print(f"port mel (torch, one thread) {mel_ms:.1f} ms/patch; torch {torch.__version__}, {torch.get_num_threads()} threads, "
+          f"batches of {batch}")
 
 
 # --- in the project's environment --------------------------------------------------------------
@@ -307,8 +352,8 @@ def main() -> None:
     parser.add_argument("--references", action="store_true", help="also record the original graph's outputs")
     parser.add_argument("--data", type=Path, default=repo.parent / "shared/data/gtzan")
     parser.add_argument("--work", type=Path, help="keep the TensorFlow side's dumps here and reuse them when present")
-    parser.add_argument("--time-original", action="store_true",
-                        help="only time the original mel and graph per patch (needs --work from a --references run)")
+    parser.add_argument("--time", action="store_true",
+                        help="only time the original and the port per patch (needs --work from a --references run)")
     parser.add_argument("--tf-side", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--tf-timing", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -318,11 +363,12 @@ def main() -> None:
     if args.tf_timing:
         tf_timing(args.tf_timing)
         return
-    if args.time_original:
+    sys.path.insert(0, str(repo))
+    if args.time:
         python = args.tf_python or make_env(args.env or Path(tempfile.mkdtemp()) / "env")
         subprocess.run([str(python), __file__, "--tf-timing", str(args.work)], check=True)
+        torch_timing(args.work)
         return
-    sys.path.insert(0, str(repo))
     with tempfile.TemporaryDirectory(prefix="musicnn-convert-") as tmp:
         work = args.work or Path(tmp)
         work.mkdir(parents=True, exist_ok=True)

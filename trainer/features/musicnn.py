@@ -82,20 +82,30 @@ def audio_length(window: np.ndarray) -> int:
 @register
 class MusicnnMel(FeaturePipeline):
     """``windows`` (n, samples) at 16 kHz -> (n, P, 187, 96) float32 log-mel patches, P the
-    patches of a full window (``patch_count``). ``device`` is where the STFT runs; the tagger
-    sets it, and it is not a parameter of the bundle."""
+    patches of a full window (``patch_count``), or ``patches`` of them spread over it.
+    ``device`` is where the STFT runs; the tagger sets it, and it is not a parameter of the bundle."""
 
     name = "musicnn-mel"
 
-    def __init__(self, sample_rate: int = SAMPLE_RATE) -> None:
+    def __init__(self, sample_rate: int = SAMPLE_RATE, patches: int | None = None) -> None:
         if sample_rate != SAMPLE_RATE:
             raise ValueError(f"musicnn-mel works at {SAMPLE_RATE} Hz, not {sample_rate}")
+        if patches is not None and patches < 1:
+            raise ValueError("patches must be at least 1 (or None for all)")
         self.sample_rate = sample_rate
+        self.patches = patches
         self.device = "cpu"
 
     @property
     def params(self) -> dict[str, Any]:
-        return {"sample_rate": self.sample_rate}
+        return {"sample_rate": self.sample_rate, "patches": self.patches}
+
+    def chosen(self, count: int) -> np.ndarray:
+        """Which of a window's ``count`` patches are kept: all, or ``patches`` of them spread
+        evenly from the first to the last (a faster, approximate window policy)."""
+        if self.patches is None or self.patches >= count:
+            return np.arange(count)
+        return np.unique(np.linspace(0, count - 1, self.patches).round().astype(int))
 
     def __call__(self, windows: np.ndarray) -> np.ndarray:
         windows = np.atleast_2d(np.asarray(windows, dtype=np.float32))
@@ -112,4 +122,4 @@ class MusicnnMel(FeaturePipeline):
             for i in np.flatnonzero(lengths < samples):
                 mel = log_mel(torch.from_numpy(windows[i, : lengths[i]]).to(self.device)[None])[0].cpu()
                 out[i] = to_patches(mel, count)
-        return out.numpy()
+        return out[:, self.chosen(count)].numpy()

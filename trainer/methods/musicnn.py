@@ -119,20 +119,21 @@ class _ConvBn(nn.Module):
     def timbral(self, x: torch.Tensor) -> torch.Tensor:
         """Frames zero-padded by 3 on each side (after the input batch norm); valid in frequency."""
         pad = self.conv.kernel_size[0] // 2
-        return self._max_over_frequency(self.conv(F.pad(x, (0, 0, pad, pad))))
+        return self._max_over_frequency(F.pad(x, (0, 0, pad, pad)))
 
     def temporal(self, x: torch.Tensor) -> torch.Tensor:
-        before, after = _same_padding(self.conv.kernel_size[0])
-        return self._max_over_frequency(self.conv(F.pad(x, (0, 0, before, after))))
+        return self._max_over_frequency(F.pad(x, (0, 0, *_same_padding(self.conv.kernel_size[0]))))
 
-    def _max_over_frequency(self, y: torch.Tensor) -> torch.Tensor:
-        """max over frequency of bn(relu(y)) for y (B, C, T, F), without a pass over y for ReLU
-        and batch norm: both are monotone per channel (the norm decreasing where its scale is
-        negative), so they apply to the maximum, or the minimum, alone."""
-        low, high = torch.aminmax(y, dim=3)
+    def _max_over_frequency(self, x: torch.Tensor) -> torch.Tensor:
+        """max over frequency of bn(relu(conv(x))), (B, C, T), with one pass over the convolution's
+        (B, C, T, F) output. ReLU and an eval batch norm are monotone per channel, so they apply to
+        the extreme alone: the maximum where the norm's scale is positive, the minimum where it is
+        negative, found as the maximum of the negated filter (negation is exact in floating point)."""
         scale, shift = _bn_affine(self.bn)
-        scale, shift = scale[:, None], shift[:, None]
-        return torch.where(scale >= 0, F.relu(high) * scale, F.relu(low) * scale) + shift
+        sign = torch.where(scale >= 0, 1.0, -1.0)
+        y = F.conv2d(x, self.conv.weight * sign[:, None, None, None], self.conv.bias * sign)
+        extreme = y.amax(dim=3) * sign[:, None]
+        return F.relu(extreme) * scale[:, None] + shift[:, None]
 
     def midend(self, x: torch.Tensor) -> torch.Tensor:
         return self.bn(F.relu(self.conv(x)))

@@ -20,7 +20,7 @@ def test_bundles_load_with_the_package_tags(tag, first, taggers):
     assert loaded.meta["method"] == f"musicnn-{tag}"
     assert loaded.labels[:5] == first and len(loaded.labels) == 50
     assert loaded.sample_rate == 16000
-    assert loaded.meta["pipeline"] == {"name": "musicnn-mel", "params": {"sample_rate": 16000}}
+    assert loaded.meta["pipeline"] == {"name": "musicnn-mel", "params": {"sample_rate": 16000, "patches": None}}
     assert loaded.method.pretrained
     assert (BUNDLES[tag] / "MODEL_CARD.md").read_text().count("ISC") >= 1
 
@@ -63,5 +63,5 @@ def test_cli_classifies_a_real_clip(capsys):
     assert code == 0
     track = out["tracks"][0]
     assert track["windows"] == 1 and not track["padded"]
-    assert out["features"] == {"name": "musicnn-mel", "params": {"sample_rate": 16000}}
+    assert out["features"] == {"name": "musicnn-mel", "params": {"sample_rate": 16000, "patches": None}}
     assert 0 < track["confidence"] <= 1

@@ -64,3 +64,10 @@ def test_a_zero_padded_window_is_judged_on_its_audio(decoded, taggers):
     method = taggers["msd"].method
     np.testing.assert_allclose(method.predict_proba(padded), method.predict_proba(alone), atol=1e-6)
     assert clip_path("excerpts/rock.00001").is_file()
+
+
+def test_a_patch_subset_keeps_patches_spread_over_the_window(decoded):
+    window = decoded[CLIP][None, : 30 * 16000]
+    every, three = MusicnnMel()(window), MusicnnMel(patches=3)(window)
+    assert three.shape == (1, 3, PATCH_FRAMES, 96)
+    np.testing.assert_array_equal(three[0], every[0, [0, 4, 9]])
