@@ -15,6 +15,7 @@ one patch is repeat-padded frame by frame as in the models' training.
 
 Usage: python scripts/convert_musicnn.py [--tf-python PATH | --env DIR] [--references] [--work DIR]
        python scripts/convert_musicnn.py --time --work DIR [--tf-python PATH]
+       python scripts/convert_musicnn.py --policy-cost
 """
 
 from __future__ import annotations
@@ -343,6 +344,29 @@ def write_references(work: Path, audio: dict[str, np.ndarray], folder: Path) -> 
     print(f"wrote {folder / 'references.npz'} ({(folder / 'references.npz').stat().st_size // 1024} KB)")
 
 
+def policy_cost(data: Path, subsets: tuple[int, ...] = (1, 2, 3, 5)) -> None:
+    """The accuracy cost of classifying only some patches of each 30-s window: on the 30 real
+    clips (10 patches each; the excerpts have one, so the policy does not touch them), how often
+    the window's top tag, and its top 5, agree with those over all patches."""
+    from tagger.audio import decode
+    from trainer import bundle
+    from trainer.features.musicnn import MusicnnMel
+
+    real = [p for p in clips(data) if p.parents[1].name == "genres_original"]
+    windows = np.stack([decode(p, 16000).samples[: 30 * 16000] for p in real])
+    pipeline = MusicnnMel()
+    patches = pipeline(windows)
+    for tag in ("msd", "mtt"):
+        probs = bundle.load(Path(__file__).resolve().parents[1] / "resources" / f"musicnn-{tag}").method.window_outputs(patches)["probs"]
+        full = probs.mean(axis=1)
+        for count in subsets:
+            part = probs[:, MusicnnMel(patches=count).chosen(probs.shape[1])].mean(axis=1)
+            top1 = np.mean(full.argmax(axis=1) == part.argmax(axis=1))
+            top5 = np.mean([len(set(np.argsort(-f)[:5]) & set(np.argsort(-q)[:5])) / 5 for f, q in zip(full, part)])
+            print(f"{tag} {count:2d} of {probs.shape[1]} patches: top tag agrees on {top1:.0%} of {len(real)} clips, "
+                  f"top-5 overlap {top5:.0%}, largest probability change {np.abs(full - part).max():.3f}")
+
+
 def main() -> None:
     repo = Path(__file__).resolve().parents[1]
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -354,6 +378,8 @@ def main() -> None:
     parser.add_argument("--work", type=Path, help="keep the TensorFlow side's dumps here and reuse them when present")
     parser.add_argument("--time", action="store_true",
                         help="only time the original and the port per patch (needs --work from a --references run)")
+    parser.add_argument("--policy-cost", action="store_true",
+                        help="only measure what classifying a subset of each window's patches costs")
     parser.add_argument("--tf-side", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--tf-timing", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -364,6 +390,9 @@ def main() -> None:
         tf_timing(args.tf_timing)
         return
     sys.path.insert(0, str(repo))
+    if args.policy_cost:
+        policy_cost(args.data)
+        return
     if args.time:
         python = args.tf_python or make_env(args.env or Path(tempfile.mkdtemp()) / "env")
         subprocess.run([str(python), __file__, "--tf-timing", str(args.work)], check=True)
