@@ -274,7 +274,7 @@ networks for music audio tagging", ISMIR 2019 late-breaking demo. Converted from
 TensorFlow-1 checkpoint to safetensors by `scripts/convert_musicnn.py`; the torch port
 (`trainer/methods/musicnn.py`) is held to the original graph's outputs on 30 GTZAN clips and 20
 GTZAN excerpts (`tests/trainer/musicnn`): tag probabilities within 1e-3 absolute, `max_pool` and
-`penultimate` within 1e-3 relative, the same top-5 tags on every clip.
+`penultimate` within 1e-3 of each vector's largest value, the same top-5 tags on every clip.
 
 **Licence.** ISC. Copyright (c) Music Technology Group, Universitat Pompeu Fabra 2019. Code
 developed by Jordi Pons. Permission to use, copy, modify, and/or distribute this software for any

@@ -90,9 +90,8 @@ class MusiCNN(nn.Module):
 
     def forward(self, patches: torch.Tensor) -> dict[str, torch.Tensor]:
         x = self.input_bn(patches.unsqueeze(1))                            # (B, 1, T, F)
-        timbral = [block.timbral(x) for block in self.timbral]
-        temporal = [block.temporal(x) for block in self.temporal]
-        front = torch.cat(timbral + temporal, dim=1)                       # (B, 561, T)
+        front = torch.cat([block.timbral(x) for block in self.timbral]
+                          + [block.temporal(x) for block in self.temporal], dim=1)   # (B, 561, T)
         cnn1 = self.midend[0].midend(front)
         cnn2 = self.midend[1].midend(cnn1) + cnn1
         cnn3 = self.midend[2].midend(cnn2) + cnn2
@@ -103,8 +102,8 @@ class MusiCNN(nn.Module):
         pooled = torch.stack([max_pool, mean_pool], dim=2).flatten(1)
         penultimate = self.dense_bn(F.relu(self.dense(self.pool_bn(pooled))))
         logits = self.output(penultimate)
-        return {"logits": logits, "probs": torch.sigmoid(logits), "timbral": torch.cat(timbral, dim=1),
-                "temporal": torch.cat(temporal, dim=1), "cnn1": cnn1, "cnn2": cnn2, "cnn3": cnn3,
+        return {"logits": logits, "probs": torch.sigmoid(logits), "timbral": front[:, : 2 * TIMBRAL_FILTERS],
+                "temporal": front[:, 2 * TIMBRAL_FILTERS :], "cnn1": cnn1, "cnn2": cnn2, "cnn3": cnn3,
                 "max_pool": max_pool, "mean_pool": mean_pool, "penultimate": penultimate}
 
 
