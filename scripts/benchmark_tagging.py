@@ -13,7 +13,7 @@ Files: a folder you give (``--folder``, recursive), else the real GTZAN clips in
 ../shared/data/gtzan/genres_original (unreadable ones are reported and skipped).
 
 Usage: python scripts/benchmark_tagging.py [--folder DIR] [--limit N] [--repeat N] [--workers N]
-       [--model BUNDLE] [--engines librosa torch-cpu torch-cuda]
+       [--model BUNDLE] [--engines librosa torch-cpu torch-cuda musicnn-cpu musicnn-cuda]
 """
 
 from __future__ import annotations
@@ -35,7 +35,10 @@ from scripts.benchmark_support import TreeMemory  # noqa: E402
 from tagger.engine import Classifier, TrackFailure  # noqa: E402
 from tests.support import gtzan_dir  # noqa: E402
 
-ENGINES = {"librosa": ("cpu", True), "torch-cpu": ("cpu", False), "torch-cuda": ("cuda", False)}
+ENGINES = {"librosa": ("cpu", True), "torch-cpu": ("cpu", False), "torch-cuda": ("cuda", False),
+           "musicnn-cpu": ("cpu", False), "musicnn-cuda": ("cuda", False)}
+# The musicnn rows run the converted MSD tagger (mel patches in torch, the network batched) on the same files.
+MUSICNN = REPO / "resources" / "musicnn-msd"
 
 
 def line(stage: str, seconds: float, tracks: int, windows: int, audio_s: float) -> None:
@@ -109,10 +112,10 @@ def main() -> None:
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}"
           + (f", {torch.cuda.get_device_name()}" if torch.cuda.is_available() else "") + f"; {len(files)} files in {folder}")
     for name in args.engines:
-        if name == "torch-cuda" and not torch.cuda.is_available():
-            print("torch-cuda: no CUDA device, skipped")
+        if name.endswith("cuda") and not torch.cuda.is_available():
+            print(f"{name}: no CUDA device, skipped")
             continue
-        run_engine(name, files, args.model, args.workers, args.repeat)
+        run_engine(name, files, MUSICNN if name.startswith("musicnn") else args.model, args.workers, args.repeat)
 
 
 if __name__ == "__main__":

@@ -282,8 +282,9 @@ def _config_overrides(config: dict[str, Any], prefix: str = "") -> dict[str, Any
 
 def _create_method(meta: dict[str, Any], device: str) -> Method:
     overrides = _config_overrides(meta["config"])
-    if "train.device" in overrides:
-        overrides["train.device"] = device
+    for key in ("train.device", "device"):  # torch methods keep it in their training config or at the top
+        if key in overrides:
+            overrides[key] = device
     try:
         spec = method_spec(meta["method"])
         defaults = _config_overrides(_jsonable(spec.config))

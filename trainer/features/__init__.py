@@ -14,7 +14,7 @@ import numpy as np
 
 _REGISTRY: dict[str, type[FeaturePipeline]] = {}
 # Modules that register pipelines; imported on first lookup so `import trainer.features` stays light.
-_MODULES = ("trainer.features.gtzan_csv", "trainer.features.spectral")
+_MODULES = ("trainer.features.gtzan_csv", "trainer.features.spectral", "trainer.features.musicnn")
 
 
 class FeaturePipeline(ABC):

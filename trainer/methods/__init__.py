@@ -25,6 +25,7 @@ _FAMILIES = (
     "trainer.methods.wav2vec2",
     "trainer.methods.imagenet",
     "trainer.methods.embedding_heads",
+    "trainer.methods.musicnn",
 )
 
 

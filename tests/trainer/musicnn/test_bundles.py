@@ -1,0 +1,67 @@
+"""The converted bundles load through the bundle loader like any model and classify real audio
+through the tagger's command line, with the original package's numbers."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from tagger.cli import main
+from trainer.methods.pretrained import MethodUnavailable
+from tests.trainer.musicnn.conftest import BUNDLES, clip_path
+
+
+@pytest.mark.parametrize("tag, first", [("msd", ["rock", "pop", "alternative", "indie", "electronic"]),
+                                        ("mtt", ["guitar", "classical", "slow", "techno", "strings"])])
+def test_bundles_load_with_the_package_tags(tag, first, taggers):
+    loaded = taggers[tag]
+    assert loaded.meta["method"] == f"musicnn-{tag}"
+    assert loaded.labels[:5] == first and len(loaded.labels) == 50
+    assert loaded.sample_rate == 16000
+    assert loaded.meta["pipeline"] == {"name": "musicnn-mel", "params": {"sample_rate": 16000, "patches": None}}
+    assert loaded.method.pretrained
+    assert (BUNDLES[tag] / "MODEL_CARD.md").read_text().count("ISC") >= 1
+
+
+def test_converted_taggers_are_not_retrained(taggers):
+    from trainer.methods import create
+
+    with pytest.raises(MethodUnavailable, match="own 50 tags"):
+        create("musicnn-msd", ["blues", "rock"])
+
+
+def test_embeddings_are_reachable_per_patch(taggers, decoded):
+    from trainer.features.musicnn import MusicnnMel
+
+    patches = MusicnnMel()(decoded["genres_original/jazz.00001"][None, : 16000 * 9])
+    method = taggers["msd"].method
+    assert method.embed(patches, "penultimate").shape == (1, 3, 200)
+    assert method.embed(patches, "max_pool").shape == (1, 3, 753)
+    assert method.embed(patches, "mean_pool").shape == (1, 3, 753)
+
+
+def test_cli_classifies_an_excerpt_as_the_original_does(references, capsys):
+    """A 2-3 s excerpt: the tagger pads it to a window, the pipeline repeat-pads its one patch."""
+    name = "excerpts/hiphop.00001"
+    code = main(["classify", str(clip_path(name)), "--model", str(BUNDLES["msd"]), "--json", "--top", "5",
+                 "--workers", "0", "--device", "cpu"])
+    out = json.loads(capsys.readouterr().out)
+    assert code == 0 and out["failures"] == []
+    want = references[f"msd/{name}/probs"][0]
+    top = out["tracks"][0]["top"]
+    labels = json.loads((BUNDLES["msd"] / "bundle.json").read_text())["labels"]
+    assert [t["genre"] for t in top] == [labels[i] for i in np.argsort(-want)[:5]]
+    assert all(abs(t["p"] - want[labels.index(t["genre"])]) < 1e-3 for t in top)
+
+
+def test_cli_classifies_a_real_clip(capsys):
+    code = main(["classify", str(clip_path("genres_original/rock.00003")), "--model", str(BUNDLES["msd"]),
+                 "--json", "--workers", "0", "--device", "cpu"])
+    out = json.loads(capsys.readouterr().out)
+    assert code == 0
+    track = out["tracks"][0]
+    assert track["windows"] == 1 and not track["padded"]
+    assert out["features"] == {"name": "musicnn-mel", "params": {"sample_rate": 16000, "patches": None}}
+    assert 0 < track["confidence"] <= 1
