@@ -33,6 +33,7 @@ from trainer.methods import UnknownMethod
 from trainer.methods import create as create_method
 from trainer.methods import get as method_spec
 from trainer.methods.base import Method
+from trainer.methods.pretrained import MethodUnavailable
 
 FORMAT_VERSION = 1
 MANIFEST = "bundle.json"
@@ -297,8 +298,8 @@ def _create_method(meta: dict[str, Any], device: str) -> Method:
             raise BundleError(f"{MANIFEST}: setting {key}={value!r} is not of the kind {defaults[key]!r} is")
     try:
         return create_method(meta["method"], meta["labels"], **overrides)
-    except (KeyError, TypeError, ValueError) as exc:
-        raise BundleError(f"{MANIFEST}: the method refuses its settings: {exc}") from None
+    except (KeyError, TypeError, ValueError, MethodUnavailable) as exc:
+        raise BundleError(f"{MANIFEST}: the method refuses its settings or labels: {exc}") from None
 
 
 def load(path: Path | str, device: str = "cpu") -> LoadedBundle:
