@@ -38,17 +38,30 @@ import torch
 from torch import nn
 
 from trainer.features.cache import FeatureCache
-from trainer.features.embeddings import (ENCODECMAE_RATE, MUSICNN_RATE, WAV2VEC2_RATE, EncodecMaeFrames,
-                                         FrameEmbedder, MusicnnPatches, Wav2Vec2Frames, import_encodecmae,
-                                         open_wav2vec2)
+from trainer.features.embeddings import (
+    ENCODECMAE_RATE,
+    MUSICNN_RATE,
+    WAV2VEC2_RATE,
+    EncodecMaeFrames,
+    FrameEmbedder,
+    MusicnnPatches,
+    Wav2Vec2Frames,
+    import_encodecmae,
+    open_wav2vec2,
+)
 from trainer.fit import TrainConfig
 from trainer.methods import MethodSpec, register
 from trainer.methods.base import Arrays, Hooks, Method
+from trainer.methods.image_nets import SEED004_PROTOCOL
 from trainer.methods.pretrained import MethodUnavailable, PretrainedMethod, save_encoder
-from trainer.methods.sequence_nets import SEED003_PROTOCOL, RnnAttentionConfig, SequenceMethod, TransformerConfig
+from trainer.methods.sequence_nets import (
+    SEED003_PROTOCOL,
+    RnnAttentionConfig,
+    SequenceMethod,
+    TransformerConfig,
+)
 from trainer.methods.spectral_nets import ForestMeanConfig, ForestMeanMethod
 from trainer.methods.torch_method import TorchMethod, mlp
-from trainer.methods.image_nets import SEED004_PROTOCOL
 
 
 @dataclass(frozen=True)
