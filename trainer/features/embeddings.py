@@ -1,17 +1,21 @@
-"""Frame embeddings of pretrained audio encoders: wav2vec2 (through ``transformers``) and EnCodecMAE.
+"""Frame embeddings of pretrained audio encoders: wav2vec2 (through ``transformers``), EnCodecMAE
+and MusiCNN.
 
-Both extractors keep one contract (seed 003's "wav2vec2" and "EnCodecMAE" inputs): ``windows``
+All extractors keep one contract (seed 003's "wav2vec2" and "EnCodecMAE" inputs): ``windows``
 (n, samples) mono float32 at the extractor's ``sample_rate`` -> (n, dim, frames) float32 of the
 first ``seconds`` of each window, in the (n, bins, frames) layout of the frame-wise spectral
 pipelines, so the networks of ``sequence_nets`` and the forest of ``spectral_nets`` read them as
 they read a mel spectrogram (768 "bins" for the base models; 50 frames a second for wav2vec2, 75
-for EnCodecMAE).
+for EnCodecMAE). MusiCNN's "frames" are its 3-s patches: 200-d ``penultimate`` or 753-d pooled
+activations per patch, NaN for patches a window's audio does not reach (a track shorter than the
+window), which the heads leave out.
 
 Weights are never downloaded by this project: ``open_wav2vec2`` calls ``from_pretrained`` on a
 folder the user saved (``save_pretrained``) or a hub id their cache or network can serve, and
 makes a randomly initialised model only when asked to. EnCodecMAE comes from its published
 package (``pip install git+https://github.com/habla-liaa/encodecmae``), imported only when used;
 its ``load_model(name)`` fetches the checkpoint named ``name`` from the hub or the local cache.
+MusiCNN's weights ship with the app (``resources/musicnn-msd`` and ``-mtt``).
 """
 
 from __future__ import annotations
@@ -34,6 +38,10 @@ if TYPE_CHECKING:
 
 WAV2VEC2_RATE = 16000
 ENCODECMAE_RATE = 24000
+MUSICNN_RATE = 16000
+# The shipped MusiCNN taggers by short name: (method, bundle folder under the app's resources).
+MUSICNN_MODELS = {"msd": ("musicnn-msd", "musicnn-msd"), "mtt": ("musicnn-mtt", "musicnn-mtt")}
+MUSICNN_OUTPUTS = ("penultimate", "max_pool", "mean_pool")
 # EnCodecMAE checkpoints the published package knows by name.
 ENCODECMAE_MODELS = ("small", "base", "large", "base-st", "large-st")
 ENCODECMAE_INSTALL = "pip install git+https://github.com/habla-liaa/encodecmae"
@@ -224,3 +232,56 @@ class EncodecMaeFrames(FrameEmbedder):
     def embed(self, windows: np.ndarray) -> np.ndarray:
         frames = [np.asarray(self.model.extract_features_from_array(w), dtype=np.float32).T for w in windows]
         return np.stack(frames) if frames else np.zeros((0, 0, 0), dtype=np.float32)
+
+
+def musicnn_weights(weights: str) -> Path:
+    """The folder holding ``musicnn.safetensors`` for ``weights``: a short name of a shipped
+    tagger (``msd``, ``mtt``) or a folder the user gives (a MusiCNN bundle or a head's ``encoder/``)."""
+    from tagger.paths import RESOURCES
+    from trainer.methods.musicnn import WEIGHTS_FILE
+
+    folder = RESOURCES / MUSICNN_MODELS[weights][1] if weights in MUSICNN_MODELS else Path(weights).expanduser()
+    if not (folder / WEIGHTS_FILE).is_file():
+        raise WeightsNotFound(f"no MusiCNN weights at {folder}: expected {WEIGHTS_FILE} there "
+                              f"(or name a shipped tagger: {', '.join(MUSICNN_MODELS)})")
+    return folder
+
+
+class MusicnnPatches(FrameEmbedder):
+    """MusiCNN's per-patch ``output`` (``penultimate``: 200-d; ``max_pool``/``mean_pool``: 753-d)
+    for each 3-s patch of the window: (n, dim, patches), NaN columns for absent patches.
+
+    ``weights`` as for ``musicnn_weights``; both shipped taggers have the same network, so the
+    weights alone decide what the embeddings mean.
+    """
+
+    sample_rate = MUSICNN_RATE
+
+    def __init__(self, weights: str = "msd", output: str = "penultimate", seconds: float = 30.0,
+                 device: str = "auto") -> None:
+        from trainer.features.musicnn import MusicnnMel
+        from trainer.methods import create
+        from trainer.methods.musicnn import MSD_TAGS
+
+        if output not in MUSICNN_OUTPUTS:
+            raise KeyError(f"unknown MusiCNN output {output!r}; known: {', '.join(MUSICNN_OUTPUTS)}")
+        self.folder = musicnn_weights(weights)
+        self.output, self.seconds = output, seconds
+        self.mel = MusicnnMel()
+        self.tagger = create("musicnn-msd", list(MSD_TAGS), device=device)
+        self.tagger.load_weights(self.folder)
+
+    @property
+    def weights_file(self) -> Path:
+        from trainer.methods.musicnn import WEIGHTS_FILE
+
+        return self.folder / WEIGHTS_FILE
+
+    def describe(self) -> dict[str, Any]:
+        return {"encoder": "musicnn", "weights": file_digest(self.weights_file), "output": self.output,
+                "seconds": self.seconds}
+
+    def embed(self, windows: np.ndarray) -> np.ndarray:
+        if not len(windows):
+            return np.zeros((0, 0, 0), dtype=np.float32)
+        return self.tagger.embed(self.mel(windows), self.output).transpose(0, 2, 1).copy()

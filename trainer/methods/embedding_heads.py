@@ -15,46 +15,129 @@ bundle is used) and the tagger runs it once, in the main process, on the GPU whe
 With ``cache_dir`` the embeddings of every window are cached on disk by window content and the
 encoder's fingerprint, so the three heads and every seed of a reproduction embed each window
 once; a method loaded from a bundle never caches.
+
+On MusiCNN (``*-musicnn``, 16 kHz windows of 30 s) the frames are the window's 3-s patches
+(``trainer.features.embeddings.MusicnnPatches``), and the heads read them so that a 3-s excerpt
+and a 30-s window are judged alike: the forest reads the mean over the patches the window has;
+the recurrent heads read the patches in order, the absent ones (a track shorter than the window)
+filled by repeating the present ones, as MusiCNN repeat-pads short audio; the per-patch heads
+(seed 004's probe, a logistic regression, a small MLP) classify every present patch and average
+the patch probabilities. A bundle carries its copy of the 3-MB MusiCNN weights (``encoder/``).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 import torch
+from torch import nn
 
 from trainer.features.cache import FeatureCache
-from trainer.features.embeddings import (ENCODECMAE_RATE, WAV2VEC2_RATE, EncodecMaeFrames, FrameEmbedder,
-                                         Wav2Vec2Frames, import_encodecmae, open_wav2vec2)
+from trainer.features.embeddings import (
+    ENCODECMAE_RATE,
+    MUSICNN_RATE,
+    WAV2VEC2_RATE,
+    EncodecMaeFrames,
+    FrameEmbedder,
+    MusicnnPatches,
+    Wav2Vec2Frames,
+    import_encodecmae,
+    open_wav2vec2,
+)
+from trainer.fit import TrainConfig
 from trainer.methods import MethodSpec, register
 from trainer.methods.base import Arrays, Hooks, Method
+from trainer.methods.image_nets import SEED004_PROTOCOL
 from trainer.methods.pretrained import MethodUnavailable, PretrainedMethod, save_encoder
-from trainer.methods.sequence_nets import SEED003_PROTOCOL, RnnAttentionConfig, SequenceMethod, TransformerConfig
+from trainer.methods.sequence_nets import (
+    SEED003_PROTOCOL,
+    RnnAttentionConfig,
+    SequenceMethod,
+    TransformerConfig,
+)
 from trainer.methods.spectral_nets import ForestMeanConfig, ForestMeanMethod
+from trainer.methods.torch_method import TorchMethod, mlp
+
+
+@dataclass(frozen=True)
+class PatchMlpConfig:
+    """A dense head on single patches: ``hidden=()`` is a logistic regression."""
+
+    hidden: tuple[int, ...] = (128,)
+    batch_norm: bool = False
+    dropout: float = 0.0
+    train: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=30, batch_size=16, lr=1e-3, patience=5))
+
+
+def present_patches(x: np.ndarray) -> np.ndarray:
+    """(n, dim, patches) -> (n, patches) mask of the patches a window has (not NaN)."""
+    return ~np.isnan(np.asarray(x)[:, 0, :])
+
+
+def fill_absent(x: np.ndarray) -> np.ndarray:
+    """(n, dim, patches) with NaN patches -> the present patches repeated in order in their place."""
+    x = np.asarray(x, dtype=np.float32)
+    mask = present_patches(x)
+    if mask.all():
+        return x
+    out = x.copy()
+    for i in np.flatnonzero(~mask.all(axis=1)):
+        have = np.flatnonzero(mask[i])
+        out[i] = x[i][:, have[np.arange(x.shape[2]) % len(have)]]
+    return out
+
+
+class PatchMlpMethod(TorchMethod):
+    """(n, dim, patches) -> a dense head trained on every present patch as an example of its
+    window's label; a window's probabilities are the mean over its present patches."""
+
+    keep_axes = (0,)
+
+    def build(self, input_shape: tuple[int, ...]) -> nn.Module:
+        c = self.config
+        return mlp(input_shape[0], c.hidden, len(self.labels), batch_norm=c.batch_norm, dropout=c.dropout)
+
+    def examples(self, x: np.ndarray, y: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+        x = np.asarray(x, dtype=np.float32)
+        mask = present_patches(x)
+        rows = x.transpose(0, 2, 1)[mask]
+        return rows, None if y is None else np.repeat(y, mask.sum(axis=1))
+
+    def predict_proba(self, x: np.ndarray) -> np.ndarray:
+        counts = present_patches(x).sum(axis=1)
+        rows, _ = self.examples(x)
+        proba = self.example_proba(self.normalizer(rows))
+        starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(int)
+        return np.add.reduceat(proba, starts, axis=0) / counts[:, None] if len(x) else proba
 
 # Which seed-003 family reads the frames, by the type of its config.
 HEAD_FAMILIES: dict[type, type[Method]] = {
     ForestMeanConfig: ForestMeanMethod,
     RnnAttentionConfig: SequenceMethod,
     TransformerConfig: SequenceMethod,
+    PatchMlpConfig: PatchMlpMethod,
 }
 
 
 @dataclass(frozen=True)
 class EmbeddingConfig:
     """``weights``: for wav2vec2 a folder or hub id (``size`` shapes a random initialisation);
-    for EnCodecMAE the package's checkpoint name. ``layer``: which hidden states of wav2vec2
-    (-1 the last). ``head``: the wrapped method's own config; ``seed`` and ``device`` reach it."""
+    for EnCodecMAE the package's checkpoint name; for MusiCNN ``msd``, ``mtt`` (the shipped
+    taggers) or a folder with ``musicnn.safetensors``. ``layer``: which hidden states of wav2vec2
+    (-1 the last); ``output``: which MusiCNN activations (``penultimate``, ``max_pool``,
+    ``mean_pool``). ``head``: the wrapped method's own config; ``seed`` and ``device`` reach it."""
 
-    encoder: Literal["wav2vec2", "encodecmae"] = "wav2vec2"
+    encoder: Literal["wav2vec2", "encodecmae", "musicnn"] = "wav2vec2"
     size: str = "base"
     weights: str | None = None
     allow_random_init: bool = False
     layer: int = -1
+    output: str = "penultimate"
     seconds: float = 15.0
     cache_dir: str | None = None
     device: str = "auto"
@@ -91,7 +174,7 @@ class EmbeddingMethod(PretrainedMethod, Method):
 
     @classmethod
     def weights_key(cls, config: EmbeddingConfig) -> str:
-        return "encodecmae" if config.encoder == "encodecmae" else f"wav2vec2-{config.size}"
+        return config.encoder if config.encoder != "wav2vec2" else f"wav2vec2-{config.size}"
 
     @classmethod
     def tiny_overrides(cls, config: EmbeddingConfig) -> dict[str, Any]:
@@ -108,6 +191,8 @@ class EmbeddingMethod(PretrainedMethod, Method):
             c = self.config
             if c.encoder == "encodecmae":
                 self._embedder = EncodecMaeFrames(c.weights, c.seconds, c.device)
+            elif c.encoder == "musicnn":
+                self._embedder = MusicnnPatches(self.encoder_source, c.output, c.seconds, c.device)
             else:
                 torch.manual_seed(c.seed)  # a random initialisation depends on the seed alone
                 source = self.encoder_source or f"random-{c.size}-seed{c.seed}"
@@ -119,14 +204,27 @@ class EmbeddingMethod(PretrainedMethod, Method):
         """``part`` with its windows replaced by their (n, dim, frames) embeddings."""
         if part is None or not len(part):
             return None
-        x = self.embedder(part.x, self.cache, hooks.cancel if hooks else None)
-        return Arrays(x, part.y, part.songs)
+        return Arrays(self.embedder(part.x, self.cache, hooks.cancel if hooks else None), part.y, part.songs)
+
+    def head_view(self, frames: np.ndarray) -> np.ndarray:
+        """(n, dim, frames) embeddings -> the head's input: the forest gets the mean over the
+        frames present, the recurrent heads absent frames filled, the per-patch heads all."""
+        if isinstance(self.head, ForestMeanMethod):
+            return np.nanmean(frames, axis=-1)
+        if isinstance(self.head, SequenceMethod):
+            return fill_absent(frames)
+        return frames
 
     def fit(self, train: Arrays, valid: Arrays | None, hooks: Hooks | None = None) -> None:
-        self.head.fit(self.embed(train, hooks), self.embed(valid, hooks), hooks)
+        self.fit_frames(self.embed(train, hooks), self.embed(valid, hooks), hooks)
+
+    def fit_frames(self, train: Arrays, valid: Arrays | None, hooks: Hooks | None = None) -> None:
+        """Train the head on embeddings made before (``embed``), e.g. once for many heads."""
+        view = (lambda part: None if part is None else Arrays(self.head_view(part.x), part.y, part.songs))
+        self.head.fit(view(train), view(valid), hooks)
 
     def predict_proba(self, x: np.ndarray) -> np.ndarray:
-        return self.head.predict_proba(self.embedder(x, self.cache))
+        return self.head.predict_proba(self.head_view(self.embedder(x, self.cache)))
 
     def save(self, folder: Path) -> list[str]:
         folder = Path(folder)
@@ -134,11 +232,17 @@ class EmbeddingMethod(PretrainedMethod, Method):
         files = [f"{self.head_dir}/{name}" for name in self.head.save(folder / self.head_dir)]
         if self.config.encoder == "wav2vec2":
             files += save_encoder(self.embedder.model, folder, self.encoder_dir)
+        elif self.config.encoder == "musicnn":
+            source = self.embedder.weights_file
+            (folder / self.encoder_dir).mkdir()
+            shutil.copyfile(source, folder / self.encoder_dir / source.name)
+            files.append(f"{self.encoder_dir}/{source.name}")
         return files
 
     def load_weights(self, folder: Path) -> None:
         folder = Path(folder)
-        if self.config.encoder == "wav2vec2":
+        if self.config.encoder in ("wav2vec2", "musicnn"):
+            self._embedder = None
             self.encoder_source = str(folder / self.encoder_dir)
         self.cache = None
         self.head.load_weights(folder / self.head_dir)
@@ -168,3 +272,26 @@ for _feature, (_title, _rate, _encoder, _pool) in _FEATURES.items():
             seed="003", summary=f"{_summary} on {_title} embeddings (768-d frames of the first 15 s)",
             pipeline="waveform", pipeline_params={"sample_rate": _rate}, published=_published,
             published_accuracy=_accuracy, seed_protocol=SEED003_PROTOCOL))
+
+# Method names of seed 003's heads on MusiCNN share the prefix of their spectral twins.
+_MUSICNN_HEADS = (
+    ("rf-mean", ForestMeanConfig(), "003", "random forest (100 trees) on the mean over the window's patches"),
+    ("bigru-attn", RnnAttentionConfig(cell="gru", hidden=32), "003",
+     "bidirectional GRU (H=32) + softmax attention over the window's patches"),
+    ("bilstm-attn", RnnAttentionConfig(cell="lstm", hidden=16), "003",
+     "bidirectional LSTM (H=16) + softmax attention over the window's patches"),
+    ("probe", PatchMlpConfig(hidden=(128,)), "004", "linear probe head 128 per patch, patch probabilities averaged"),
+    ("logreg", PatchMlpConfig(hidden=(), train=TrainConfig(epochs=100, batch_size=32, lr=1e-3, patience=10,
+                                                          weight_decay=1e-4)), "",
+     "logistic regression per patch, patch probabilities averaged"),
+    ("mlp", PatchMlpConfig(hidden=(256,), batch_norm=True, dropout=0.5,
+                           train=TrainConfig(epochs=100, batch_size=32, lr=1e-3, patience=10)), "",
+     "MLP 256 (BN, dropout .5) per patch, patch probabilities averaged"),
+)
+for _name, _head, _seed, _summary in _MUSICNN_HEADS:
+    register(MethodSpec(
+        name=f"{_name}-musicnn", family=EmbeddingMethod,
+        config=EmbeddingConfig(encoder="musicnn", weights="msd", seconds=30.0, head=_head), seed=_seed,
+        summary=f"{_summary} of MusiCNN embeddings (200-d penultimate of 3-s patches of a 30-s window)",
+        pipeline="waveform", pipeline_params={"sample_rate": MUSICNN_RATE},
+        seed_protocol={"003": SEED003_PROTOCOL, "004": SEED004_PROTOCOL}.get(_seed, "")))
