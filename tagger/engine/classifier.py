@@ -2,8 +2,9 @@
 
 The bundle is loaded once per run. Workers decode, cut windows and, on the CPU, compute the
 bundle's features too (that is where the cost is); on a GPU they only decode, and the main process
-computes features and runs the model on batches of ``BATCH_WINDOWS`` windows gathered across
-tracks. Results come back in input order while at most ``2 x workers`` tracks are in flight, and
+computes features and runs the model on batches of up to ``BATCH_WINDOWS`` windows gathered across
+tracks; a batch is finished early whenever the next track is not ready yet, so no finished track
+waits for others (the window fills its rows as tracks finish). Results come back in input order while at most ``2 x workers`` tracks are in flight, and
 each track is decoded a block at a time keeping only the windows it is judged on (at most
 ``WindowSpec.max_windows``), so memory stays bounded however large the library or long the track.
 Workers end with the process that started them, even when it is killed outright.
@@ -77,6 +78,8 @@ class _Prepared:
 _worker_pipelines: dict[str, object] = {}
 # Windows per model call: 64 raw 30-s windows are about 170 MB, a full batch for the GPU engine.
 BATCH_WINDOWS = 64
+# Marks the moment the next track is not ready yet: the batch gathered so far is finished then.
+_WAITING = object()
 
 
 def _prepare(path: Path, sample_rate: int, window: WindowSpec, pipeline: dict | None) -> _Prepared | TrackFailure:
@@ -211,17 +214,25 @@ class Classifier:
         pipeline = self.pipeline.describe() if features_in_workers else None
         batch: list[_Prepared | TrackFailure] = []
         for item in self._prepared(paths, workers, pipeline):
+            if item is _WAITING:  # nothing more is ready: finish what is here rather than sit on it
+                if batch:
+                    yield from self._finish(batch, features_in_workers)
+                    batch = []
+                continue
             batch.append(item)
             if sum(len(i.inputs) for i in batch if isinstance(i, _Prepared)) >= BATCH_WINDOWS:
                 yield from self._finish(batch, features_in_workers)
                 batch = []
         yield from self._finish(batch, features_in_workers)
 
-    def _prepared(self, paths: Iterable[Path | str], workers: int, pipeline: dict | None) -> Iterator[_Prepared | TrackFailure]:
-        """Decoded, windowed (and with ``pipeline``, featurised) tracks in input order."""
+    def _prepared(self, paths: Iterable[Path | str], workers: int,
+                  pipeline: dict | None) -> Iterator[_Prepared | TrackFailure | object]:
+        """Decoded, windowed (and with ``pipeline``, featurised) tracks in input order, with
+        ``_WAITING`` before each one that is not ready yet, so finished tracks are not held back."""
         paths = (Path(p) for p in paths)
         if workers == 0:
             for path in paths:
+                yield _WAITING
                 yield _prepare(path, self.sample_rate, self.window, pipeline)
             return
 
@@ -238,6 +249,10 @@ class Classifier:
             for path in paths:
                 pending.append((path, pool.submit(_prepare, path, self.sample_rate, self.window, pipeline)))
                 if len(pending) >= 2 * workers:
+                    if not pending[0][1].done():
+                        yield _WAITING
                     yield collect(*pending.popleft())
             while pending:
+                if not pending[0][1].done():
+                    yield _WAITING
                 yield collect(*pending.popleft())

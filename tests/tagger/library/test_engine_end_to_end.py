@@ -43,3 +43,27 @@ def test_scan_classify_write_undo_profile_with_the_shipped_model(tmp_path, capsy
     assert "Library: 3 tracks" in capsys.readouterr().out
     assert main([*db, "undo"]) == 0
     assert all(read_tags(music / name).genres == [] for name in predictions)
+
+
+def test_each_track_comes_back_as_soon_as_it_is_classified(tmp_path, monkeypatch):
+    """Cross-track batching never holds a finished track back: in-process, the first result arrives
+    before the second track is even decoded, and every result equals the one-track run."""
+    import tagger.engine.classifier as engine
+
+    clips = sorted((gtzan_dir() / "genres_original" / "rock").glob("rock.0000[0-3].wav"))
+    classifier = engine.Classifier.load(device="cpu")
+    prepared: list[str] = []
+    real_prepare = engine._prepare
+
+    def counting(path, *args):
+        prepared.append(path.name)
+        return real_prepare(path, *args)
+
+    monkeypatch.setattr(engine, "_prepare", counting)
+    results = classifier.classify_paths(clips, workers=0)
+    first = next(results)
+    assert prepared == [clips[0].name] and first.path == clips[0]
+    rest = list(results)
+    assert [r.path for r in rest] == clips[1:] and len(prepared) == len(clips)
+    alone = next(classifier.classify_paths([clips[2]], workers=0))
+    np.testing.assert_allclose(rest[1].probs, alone.probs, rtol=1e-6)
