@@ -269,9 +269,47 @@ def cmd_profile(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_retrain(args: argparse.Namespace) -> int:
+    """Train a model on the catalogue's confirmed genres, as the settings' retrain window does."""
+    from datetime import datetime
+
+    from tagger.library.confirmed import confirmed_examples
+    from tagger.training import TrainRequest, train
+    from trainer.fit import Cancelled
+
+    with open_db(args) as lib:
+        examples = confirmed_examples(lib, [str(f.resolve()) for f in args.folders])
+        library_name, models = str(lib.path), lib.path.parent / "models"
+    if not examples:
+        print("error: no track has a confirmed genre yet: confirm or accept genres first", file=sys.stderr)
+        return 1
+    out = args.out or models / f"{args.method}-{datetime.now():%Y%m%d-%H%M%S}"
+    request = TrainRequest(method=args.method, out=str(out), examples=tuple(examples), library_name=library_name,
+                           split=args.split, seed=args.seed, device=args.device)
+
+    def send(kind: str, payload) -> None:
+        if kind == "stage":
+            print(f"{payload}...")
+
+    print(f"{plural(len(examples), 'track')} with a confirmed genre")
+    with stop_on_ctrl_c() as stop:
+        try:
+            outcome = train(request, send, stop.is_set)
+        except ValueError as exc:  # too few confirmed songs, a split that leaves no test songs
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        except Cancelled:
+            print("stopped; no model was saved")
+            return 1
+    print(outcome.title)
+    print(f"model: {outcome.bundle}  (use it with --model, or choose it in the window's settings)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from tagger.library.write import MODES, WritePolicy
     from tagger.profile.shares import WEIGHTINGS
+    from tagger.training import DEFAULT_METHODS
 
     policy = WritePolicy()
     parser = argparse.ArgumentParser(prog="genre-tagger", description=__doc__)
@@ -320,6 +358,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="also revert files whose genre changed since")
     p.add_argument("--list", action="store_true", help="list write and undo sessions")
     p.set_defaults(func=cmd_undo)
+
+    p = sub.add_parser("retrain", parents=[db], help="train a model on the genres you confirmed in the catalogue")
+    p.add_argument("folders", nargs="*", type=Path, help="only tracks inside these folders (default: all)")
+    p.add_argument("--method", default=DEFAULT_METHODS["library"],
+                   help=f"a registered method (default {DEFAULT_METHODS['library']}: a head on MusiCNN's "
+                   "embeddings, which learns from a few dozen songs a genre)")
+    p.add_argument("--split", default="random-80-20", help="song-level split (default random-80-20)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (default auto)")
+    p.add_argument("--out", type=Path, help="report and bundle folder (default: models/ beside the catalogue)")
+    p.set_defaults(func=cmd_retrain)
 
     p = sub.add_parser("profile", parents=[db], help="genre shares of the library and playlists, over time")
     p.add_argument("--by", choices=WEIGHTINGS, default=WEIGHTINGS[0], help="weight by songs (default) or by time")

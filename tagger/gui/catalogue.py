@@ -254,12 +254,3 @@ def track_detail(lib: Library, track_id: int) -> TrackDetail | None:
                                        .order_by(WindowPrediction.start_s)))
         return TrackDetail(found, track.duration_s, track.format, list(model.labels), prediction.ranked(),
                            [w.start_s for w in windows], [list(w.probs) for w in windows], prediction.padded)
-
-
-def confirmed_examples(lib: Library, folders: Sequence[str]) -> list[tuple[str, str, str]]:
-    """(song id, path, genre) of every readable track in ``folders`` with a confirmed genre: the
-    user's library as training data (the first confirmed genre is the label)."""
-    with lib.session() as session:
-        query = _filtered(select(Track.id, Track.path, Track.confirmed_genres), Filters(folders=tuple(folders)), -1)
-        query = query.where(Track.status == TrackStatus.OK, Track.confirmed_genres.is_not(None))
-        return [(str(tid), path, genres[0]) for tid, path, genres in session.execute(query) if genres]

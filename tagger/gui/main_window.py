@@ -58,6 +58,7 @@ from tagger.library import (
     undo,
     write_library,
 )
+from tagger.library.confirmed import confirmed_examples
 from tagger.profile import Weighting
 
 #: While a job runs, the table shows its progress this often (ms), or less often on a library so
@@ -832,7 +833,7 @@ class MainWindow(QMainWindow):
             self.retrain_action.setEnabled(True)
             self.retrain_window = RetrainWindow(
                 registry, self.settings.models_dir, self.settings["device"],
-                lambda: catalogue.confirmed_examples(self.lib, self.settings.folders) if self.lib else [],
+                lambda: confirmed_examples(self.lib, self.settings.folders) if self.lib else [],
                 f"your library ({self.settings.library_path})", self)
             self.retrain_window.use_bundle.connect(lambda path: self.settings_page.set_model(Path(path)))
             self.retrain_window.set_dataset(self.settings["retrain_dataset"], self.settings["retrain_path"])

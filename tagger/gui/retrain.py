@@ -46,7 +46,7 @@ from PySide6.QtWidgets import (
 
 from tagger.gui.bundles import LEAKY_COLUMN, REFERENCE_SPLIT, bundle_info
 from tagger.gui.charts import FigureView, draw_confusion
-from tagger.gui.training_job import TrainOutcome, TrainRequest, main_parameters
+from tagger.training import DEFAULT_METHODS, TrainOutcome, TrainRequest, main_parameters
 from trainer.bundle import BundleError
 from trainer.methods import MethodSpec
 
@@ -102,9 +102,9 @@ class TrainingProcess(QObject):
         context = multiprocessing.get_context("spawn")
         self.queue = context.Queue()
         self.cancel_event = context.Event()
-        from tagger.gui import training_job
+        from tagger import training
 
-        self.process = context.Process(target=training_job.main, args=(request, self.queue, self.cancel_event),
+        self.process = context.Process(target=training.main, args=(request, self.queue, self.cancel_event),
                                        name="genre-tagger-training", daemon=True)
         self.timer = QTimer(self, interval=POLL_MS)
         self.timer.timeout.connect(self._poll)
@@ -357,7 +357,7 @@ class RetrainWindow(QDialog):
         filtered = self.split.findText(REFERENCE_SPLIT)
         self.split.model().item(filtered).setEnabled(self.dataset_kind == "gtzan")
         self.split.setCurrentText(DEFAULT_SPLITS[self.dataset_kind])
-        self._refill_methods()
+        self._refill_methods(DEFAULT_METHODS[self.dataset_kind])
         self.dataset_chosen.emit(self.dataset_kind, self.path.text().strip())
 
     def _has_column_choice(self) -> bool:
@@ -381,10 +381,11 @@ class RetrainWindow(QDialog):
             self.figure_note.setText(f"The test figure will compare with the shipped model's ({REFERENCE_SPLIT} "
                                      "split, no artist on both sides).")
 
-    def _refill_methods(self) -> None:
-        """CSV features feed only the methods built on those features; audio feeds every method."""
+    def _refill_methods(self, choose: str | None = None) -> None:
+        """CSV features feed only the methods built on those features; audio feeds every method.
+        ``choose`` selects a method (the data kind's default), else the current one stays."""
         csv = self.dataset_kind == "gtzan" and self.path.text().lower().endswith(".csv")
-        current = self.method.currentData() or "xgboost"
+        current = choose or self.method.currentData() or DEFAULT_METHODS["gtzan"]
         self.method.blockSignals(True)
         self.method.clear()
         for name, spec in sorted(self.specs.items()):

@@ -149,3 +149,21 @@ def test_a_run_without_epochs_its_report_and_a_method_switch(qtbot, window):
     assert not dialog.isVisible()
     window.retrain_window = None  # the next dialog (as after a restart) starts from the remembered data
     assert open_retrain(qtbot, window).path.text() == csv
+
+
+def test_each_kind_of_data_starts_with_its_own_method(qtbot, window, tmp_path):
+    """A library or a folder of a user's own music starts on a MusiCNN head (it learns from a few
+    dozen songs); GTZAN starts on the shipped model's family; a method picked by hand stays while
+    the path changes."""
+    from tagger.training import DEFAULT_METHODS
+
+    dialog = open_retrain(qtbot, window)
+    dialog.set_dataset("library")
+    assert dialog.method.currentData() == DEFAULT_METHODS["library"] == "logreg-musicnn"
+    dialog.set_dataset("gtzan", "")
+    assert dialog.method.currentData() == DEFAULT_METHODS["gtzan"] == "xgboost"
+    dialog.set_dataset("folders", "")
+    assert dialog.method.currentData() == "logreg-musicnn"
+    dialog.method.setCurrentIndex(dialog.method.findData("knn"))
+    dialog.path.setText(str(tmp_path))
+    assert dialog.method.currentData() == "knn"

@@ -1,10 +1,11 @@
-"""Retraining in a separate process: the code that runs there (no Qt is imported here).
+"""Training a model from the app: a ``TrainRequest`` in, a report and a bundle out (no Qt here).
 
-The settings' retrain window starts ``main`` in a spawned process with a ``TrainRequest``; it
-trains with the trainer's own functions, the steps of ``genre-trainer train`` (open the data,
-build a song-level split, ``trainer.run.train_to_folder``), and sends messages
-back through a queue: ``("stage", text)``, ``("epoch", EpochLog fields)``, then one of
-``("done", TrainOutcome fields)``, ``("cancelled", None)`` or ``("error", message)``.
+``train`` runs the steps of ``genre-trainer train`` (open the data, build a song-level split,
+``trainer.run.train_to_folder``) on a dataset folder or on the user's confirmed genres, and
+reports through ``send``: ``("stage", text)`` and ``("epoch", EpochLog fields)``. ``genre-tagger
+retrain`` calls it directly; the settings' retrain window starts ``main`` in a spawned process,
+which sends the same messages through a queue, then one of ``("done", TrainOutcome fields)``,
+``("cancelled", None)`` or ``("error", message)``.
 """
 
 from __future__ import annotations
@@ -18,6 +19,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+#: The method each kind of data starts with. A library holds a few dozen confirmed tracks a genre at
+#: best: a logistic head per 3-s patch on MusiCNN's embeddings (trained on a million real songs)
+#: learns from that few, where methods that learn features from the audio need hundreds of songs.
+#: It is the head the shipped GTZAN-10 model chose on validation songs (resources/gtzan10-musicnn).
+DEFAULT_METHODS = {"gtzan": "xgboost", "folders": "logreg-musicnn", "library": "logreg-musicnn"}
 #: Parameters of a method's config offered for editing, beyond its top-level numbers and words.
 TRAIN_PARAMETERS = ("epochs", "batch_size", "lr", "patience")
 #: Config fields never offered: the run's seed is set separately, columns are a dataset matter.
