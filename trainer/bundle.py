@@ -37,6 +37,8 @@ from trainer.methods.pretrained import MethodUnavailable
 
 FORMAT_VERSION = 1
 MANIFEST = "bundle.json"
+# Far above any real manifest (labels, settings, metrics), far below what could exhaust memory.
+MAX_MANIFEST_BYTES = 4 << 20
 # File kinds a bundle may hold: data-only formats, plus its model card and figures.
 SAFE_SUFFIXES = frozenset({".json", ".safetensors", ".ubj", ".skops", ".md", ".png", ".txt"})
 # skops trusts scikit-learn's estimators and numpy's arrays by itself; beyond those, exactly the
@@ -231,10 +233,14 @@ def read_manifest(path: Path) -> dict[str, Any]:
     manifest = Path(path) / MANIFEST
     if not manifest.is_file():
         raise BundleError(f"{path} is not a model bundle (no {MANIFEST})")
+    if manifest.stat().st_size > MAX_MANIFEST_BYTES:
+        raise BundleError(f"{manifest} is {manifest.stat().st_size:,} bytes; a manifest is a few kilobytes")
     try:
         meta = json.loads(manifest.read_bytes())
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise BundleError(f"{manifest} is not valid JSON: {exc}") from None
+    except RecursionError:  # nesting deep enough to exhaust the parser's stack
+        raise BundleError(f"{manifest} nests too deeply to be a manifest") from None
     _check_manifest(meta)
     return meta
 

@@ -210,3 +210,13 @@ def test_a_tampered_manifest_gives_one_clear_error(tmp_path, table, case):
     with pytest.raises(bundle.BundleError, match=message) as caught:
         bundle.load(folder)
     assert "\n" not in str(caught.value) and len(str(caught.value)) < 300
+
+
+@pytest.mark.parametrize("text, message", [("[" * 100_000 + "]" * 100_000, "nests too deeply"),
+                                           (" " * (5 << 20) + "{}", "a manifest is a few kilobytes")])
+def test_a_manifest_built_to_exhaust_the_parser_is_refused(tmp_path, text, message):
+    folder = tmp_path / "b"
+    folder.mkdir()
+    (folder / "bundle.json").write_text(text)
+    with pytest.raises(bundle.BundleError, match=message):
+        bundle.load(folder)
