@@ -39,6 +39,9 @@ FORMAT_VERSION = 1
 MANIFEST = "bundle.json"
 # Far above any real manifest (labels, settings, metrics), far below what could exhaust memory.
 MAX_MANIFEST_BYTES = 4 << 20
+# The largest weights a method holds (wav2vec2-large, about 1.3 GB) with room to spare; a zip that
+# claims more is refused before anything is written to disk.
+MAX_UNZIPPED_BYTES = 4 << 30
 # File kinds a bundle may hold: data-only formats, plus its model card and figures.
 SAFE_SUFFIXES = frozenset({".json", ".safetensors", ".ubj", ".skops", ".md", ".png", ".txt"})
 # skops trusts scikit-learn's estimators and numpy's arrays by itself; beyond those, exactly the
@@ -174,6 +177,13 @@ def _check_files(folder: Path, meta: dict[str, Any]) -> None:
 
 
 def _unzip(path: Path) -> Path:
+    """The bundle inside a zip, unpacked into a temporary folder, after checking that no entry
+    leaves that folder and that it does not unpack to more than ``MAX_UNZIPPED_BYTES``."""
+    with zipfile.ZipFile(path) as archive:
+        unpacked = sum(member.file_size for member in archive.infolist())
+        if unpacked > MAX_UNZIPPED_BYTES:
+            raise BundleError(f"{path.name} would unpack to {unpacked / 2**30:.1f} GiB; a bundle is at most "
+                              f"{MAX_UNZIPPED_BYTES / 2**30:.0f} GiB")
     target = Path(tempfile.mkdtemp(prefix="genre-bundle-"))
     with zipfile.ZipFile(path) as archive:
         for member in archive.infolist():

@@ -2,7 +2,9 @@ import hashlib
 import json
 import pickle
 import shutil
+import tempfile
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -220,3 +222,16 @@ def test_a_manifest_built_to_exhaust_the_parser_is_refused(tmp_path, text, messa
     (folder / "bundle.json").write_text(text)
     with pytest.raises(bundle.BundleError, match=message):
         bundle.load(folder)
+
+
+def test_a_zip_that_would_unpack_beyond_any_bundle_is_refused_before_unpacking(tmp_path, monkeypatch):
+    archive = tmp_path / "bomb.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("bundle.json", "{}")
+        z.writestr("model.safetensors", b"\0" * (8 << 20))  # 8 MiB of zeros packs to a few KiB
+    monkeypatch.setattr(bundle, "MAX_UNZIPPED_BYTES", 4 << 20)
+    unpacked_before = set(Path(tempfile.gettempdir()).glob("genre-bundle-*"))
+    with pytest.raises(bundle.BundleError, match="would unpack to"):
+        bundle.load(archive)
+    assert archive.stat().st_size < 1 << 20
+    assert set(Path(tempfile.gettempdir()).glob("genre-bundle-*")) == unpacked_before
