@@ -52,7 +52,6 @@ CPU_EPOCHS = 30
 CPU_PATIENCE = 5
 HEAVY_EPOCHS = 5
 Budget = Literal["full", "cpu", "tiny"]
-BUDGETS: tuple[str, ...] = ("full", "cpu", "tiny")
 # The seeds' clips: every seed trained on GTZAN's 30-s clips.
 SEED_CLIP_S = 30.0
 # Seed methods the registry does not have yet: name -> (seed report, why no figure).
@@ -270,9 +269,9 @@ def budget_text(budget: Budget) -> str:
                 "these figures test the pipeline and say nothing about the seeds' results.")
     if budget == "cpu":
         return (f"**CPU budget**: at most {CPU_EPOCHS} epochs per training (the seeds: 30 to 500), early stopping "
-                f"after {CPU_PATIENCE} epochs without a better validation accuracy (the seeds: 10 to 20; the best "
-                f"epoch's weights are kept; methods the seed trained without early stopping keep none), and at most "
-                f"{HEAVY_EPOCHS} epochs for the networks that train a pretrained encoder (ImageNet nets, wav2vec2).")
+                f"after {CPU_PATIENCE} epochs without a better validation accuracy, keeping the best epoch's weights "
+                f"(the seeds waited 10 to 20; a method its seed trained without early stopping still has none), and "
+                f"at most {HEAVY_EPOCHS} epochs for the networks that train a pretrained encoder (ImageNet nets, wav2vec2).")
     return "**Full budget**: every training runs the seed's own epochs and early stopping."
 
 
