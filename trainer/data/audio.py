@@ -82,11 +82,6 @@ def probe(path: Path) -> tuple[float | None, str | None]:
     return info.frames / info.samplerate, None
 
 
-def unreadable_reason(path: Path) -> str | None:
-    """Why ``path`` cannot be decoded, or None if it can."""
-    return probe(path)[1]
-
-
 @dataclass
 class AudioDataset:
     """Readable songs under ``root`` (and the folders ``also`` joined to it) with their genre
