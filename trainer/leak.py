@@ -142,8 +142,8 @@ def leak_table(results: list[dict[str, Any]]) -> str:
         first = results[0]
         seeds = sorted({r["seed"] for r in results})
         lines.append("")
-        lines.append(f"Split {first['split']['name']} ({first['split']['protocol']}), seeds "
-                     f"{', '.join(map(str, seeds))}: each seed draws its own song-level split, and the random split "
+        lines.append(f"Split {first['split']['name']}, seeds {', '.join(map(str, seeds))}: each seed draws its own "
+                     f"song-level split ({first['split']['protocol']} for seed {first['seed']}), and the random split "
                      f"of the same segments has the same proportions. At random, "
                      f"{first['random_segments']['test_segments_with_song_in_train']:.0%} of test segments had a "
                      f"segment of the same song in training; by song, "
