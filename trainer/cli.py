@@ -38,6 +38,11 @@ def save_table(out: Path, stem: str, results: Any, table: str) -> None:
     print(table)
 
 
+def open_data(args: argparse.Namespace):
+    """The dataset the ``--data`` options name, cut into ``--window`` windows where given."""
+    return open_dataset(args.data, window=getattr(args, "window", None))
+
+
 def _epoch_printer(log) -> None:
     valid = "" if log.valid_accuracy is None else f"  valid loss {log.valid_loss:.4f}  valid acc {log.valid_accuracy:.3f}"
     print(f"epoch {log.epoch:4d}  train loss {log.train_loss:.4f}{valid}  ({log.seconds:.1f}s)", file=sys.stderr)
@@ -56,7 +61,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from trainer.report import run_title
     from trainer.run import train_to_folder
 
-    data = open_dataset(args.data)
+    data = open_data(args)
     split = build_split(data, args.split, args.seed, args.data, args.splits_dir)
     out = Path(args.out or f"runs/{args.method}-{split.name}-seed{args.seed}")
     summary = train_to_folder(args.method, data, split, out, seed=args.seed, overrides=parse_overrides(args.set),
@@ -80,7 +85,7 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
         weights[key] = where
     settings = Settings(weights=weights, allow_random_init=args.allow_random_init, device=args.device,
                         budget=args.budget, cache_dir=str(default_cache_dir()), overrides=parse_overrides(args.set))
-    data = open_dataset(args.data)
+    data = open_data(args)
     splits = {(name, seed): build_split(data, name, seed, args.data, args.splits_dir)
               for name in args.splits for seed in range(args.seeds)}
     outcome = reproduce(data, splits, methods=args.methods, out=Path(args.out), settings=settings)
@@ -91,7 +96,7 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
 def cmd_bootstrap(args: argparse.Namespace) -> int:
     from trainer.studies import bootstrap, plot_bootstrap
 
-    data = open_dataset(args.data)
+    data = open_data(args)
     split = build_split(data, args.split, args.seed, args.data, args.splits_dir)
     with tqdm(total=args.n, desc=f"bootstrap {args.method}") as bar:
         result = bootstrap(args.method, data, split, n=args.n, seed=args.seed, overrides=parse_overrides(args.set),
@@ -109,7 +114,7 @@ def cmd_bootstrap(args: argparse.Namespace) -> int:
 def cmd_curve(args: argparse.Namespace) -> int:
     from trainer.studies import plot_size_curve, size_curve
 
-    data = open_dataset(args.data)
+    data = open_data(args)
     split = build_split(data, args.split, args.seed, args.data, args.splits_dir)
     with tqdm(total=9 * args.seeds, desc=f"size curve {args.method}") as bar:
         result = size_curve(args.method, data, split, seeds=args.seeds, overrides=parse_overrides(args.set),
@@ -164,14 +169,15 @@ def cmd_synthetic(args: argparse.Namespace) -> int:
 def cmd_leak(args: argparse.Namespace) -> int:
     from trainer.leak import leak_study, leak_table
 
-    data = open_dataset(args.data)
+    data = open_data(args)
     if not hasattr(data, "with_window"):
         raise SystemExit("error: the leak study cuts audio into segments; --data must be an audio folder")
-    split = build_split(data, args.split, args.seed, args.data, args.splits_dir)
+    seeds = range(args.seed, args.seed + args.seeds)
+    splits = {seed: build_split(data, args.split, seed, args.data, args.splits_dir) for seed in seeds}
     overrides = parse_overrides(args.set)
     results = []
-    for name in tqdm(args.methods, desc="leak study"):
-        results.append(leak_study(name, data, split, seed=args.seed, overrides=overrides, segment_s=args.segment_s))
+    for name, seed in tqdm([(n, s) for n in args.methods for s in seeds], desc="leak study"):
+        results.append(leak_study(name, data, splits[seed], seed=seed, overrides=overrides, segment_s=args.segment_s))
     save_table(Path(args.out), "leak", results, leak_table(results))
     return 0
 
@@ -182,7 +188,7 @@ def cmd_grid(args: argparse.Namespace) -> int:
     grid = {k: v if isinstance(v, tuple) else (v,) for k, v in parse_overrides(args.axis).items()} or None
     if grid is None and args.method not in GRIDS:
         raise SystemExit(f"error: no published grid for {args.method}; give axes with --axis KEY=[v1,v2]")
-    data = open_dataset(args.data)
+    data = open_data(args)
     split = build_split(data, args.split, args.seed, args.data, args.splits_dir)
     total = len(grid_settings(grid or GRIDS[args.method], args.limit, args.seed))
     with tqdm(desc=f"grid {args.method}", total=total) as bar:
@@ -202,9 +208,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="genre-trainer", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
-    def data_args(p: argparse.ArgumentParser, split: bool = True) -> None:
-        p.add_argument("--data", type=Path, required=True,
-                       help="features CSV (features_30_sec.csv) or an audio folder (GTZAN layout or one folder per genre)")
+    def data_args(p: argparse.ArgumentParser, split: bool = True, window: bool = True) -> None:
+        p.add_argument("--data", type=Path, required=True, action="append",
+                       help="features CSV (features_30_sec.csv) or an audio folder (GTZAN layout or one folder per "
+                            "genre); give several audio folders to join them (a song id in two is one song)")
+        if window:
+            p.add_argument("--window", type=float, metavar="SECONDS",
+                           help="audio window length (default: 30 s, or the longest clip rounded up to a whole "
+                                "second where clips are shorter)")
         if split:
             p.add_argument("--split", choices=SPLIT_NAMES, default="filtered", help="song-level split (default: filtered)")
             p.add_argument("--seed", type=int, default=0)
@@ -235,8 +246,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--allow-random-init", action="store_true",
                    help="run methods without their weights from random initialisation (tables say 'not pretrained')")
     p.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:1, mps")
-    p.add_argument("--budget", choices=("full", "tiny"), default="full",
-                   help="tiny: at most 2 epochs and tiny random encoders, for CI-sized runs (default full)")
+    p.add_argument("--budget", choices=("full", "cpu", "tiny"), default="full",
+                   help="full: the seeds' own epochs (for a GPU); cpu: at most 30 epochs, early stopping after 5 "
+                        "without progress, 5 for nets that train a pretrained encoder; tiny: at most 2 epochs and "
+                        "tiny random encoders, for CI-sized runs (default full)")
     p.set_defaults(func=cmd_reproduce)
 
     for name, func, helptext in (("bootstrap", cmd_bootstrap, "refit on bootstrap draws of the training songs"),
@@ -274,7 +287,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("leak", help="seed 002's leak: segments split at random beside the song-level split")
     p.add_argument("methods", nargs="*", default=["mfcc-fc", "mfcc-cnn", "mfcc-chroma-rnn"],
                    help="methods to study (default: seed 002's three)")
-    data_args(p)
+    data_args(p, window=False)
+    p.add_argument("--seeds", type=int, default=1,
+                   help="study this many seeds from --seed on, each with its own song-level split (default 1)")
     p.add_argument("--segment-s", type=float, help="segment length in seconds (default: the method's own, else 3)")
     p.add_argument("--out", default="runs/leak")
     p.set_defaults(func=cmd_leak)

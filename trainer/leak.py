@@ -17,7 +17,7 @@ from sklearn.model_selection import train_test_split
 
 from tagger.audio import WindowSpec
 from trainer.data.splits import Split, inner_validation
-from trainer.evaluate import classification_metrics
+from trainer.evaluate import classification_metrics, spread
 from trainer.features import make as make_pipeline
 from trainer.methods import create, get
 from trainer.methods.base import Arrays, Hooks
@@ -114,21 +114,39 @@ def leak_study(name: str, data, split: Split, seed: int = 0, overrides: dict[str
     }
 
 
+def _pct(stats: dict[str, float], signed: bool = False) -> str:
+    """A mean in percent (points when ``signed``), with its standard deviation over seeds."""
+    mean = f"{stats['mean'] * 100:+.1f}" if signed else f"{stats['mean'] * 100:.1f}"
+    return mean if stats["n"] == 1 else f"{mean} ± {stats['std'] * 100:.1f}"
+
+
 def leak_table(results: list[dict[str, Any]]) -> str:
-    """A Markdown table: per method, both protocols' accuracy on test segments and the gap."""
-    lines = ["| method | segment | song-level split (segments / songs) | segments at random (seed 002) | "
-             "inflation | published |",
-             "|---|---:|---:|---:|---:|---:|"]
+    """A Markdown table: per method, both protocols' accuracy on test segments and the gap, each
+    the mean ± standard deviation over the seeds (splits) studied."""
+    by_method: dict[str, list[dict[str, Any]]] = {}
     for r in results:
-        song, rand = r["song_split"], r["random_segments"]
-        lines.append(f"| {r['method']} | {r['segment_s']:g} s | {song['segment_accuracy']:.1%} / "
-                     f"{song['song_accuracy']:.1%} | {rand['segment_accuracy']:.1%} | "
-                     f"{r['inflation'] * 100:+.1f} pts | {r['published'] or '–'} |")
-    first = results[0] if results else None
-    if first:
+        by_method.setdefault(r["method"], []).append(r)
+    lines = ["| method | segment | seeds | song-level split: segments % / songs % | segments at random (seed 002) % | "
+             "inflation | test songs / segments | published |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for name, runs in by_method.items():
+        song = [r["song_split"] for r in runs]
+        rand = [r["random_segments"] for r in runs]
+        lines.append(
+            f"| {name} | {runs[0]['segment_s']:g} s | {len(runs)} | "
+            f"{_pct(spread([x['segment_accuracy'] for x in song]))} / {_pct(spread([x['song_accuracy'] for x in song]))} | "
+            f"{_pct(spread([x['segment_accuracy'] for x in rand]))} | "
+            f"{_pct(spread([r['inflation'] for r in runs]), signed=True)} pts | "
+            f"{song[0]['n_test_songs']} / {song[0]['n_test_segments']} | {runs[0]['published'] or '–'} |")
+    if results:
+        first = results[0]
+        seeds = sorted({r["seed"] for r in results})
         lines.append("")
-        lines.append(f"Split {first['split']['name']} ({first['split']['protocol']}), seed {first['seed']}. "
-                     f"At random, {first['random_segments']['test_segments_with_song_in_train']:.0%} of test "
-                     f"segments had a segment of the same song in training; by song, "
-                     f"{first['song_split']['test_segments_with_song_in_train']:.0%}.")
+        lines.append(f"Split {first['split']['name']}, seeds {', '.join(map(str, seeds))}: each seed draws its own "
+                     f"song-level split ({first['split']['protocol']} for seed {first['seed']}), and the random split "
+                     f"of the same segments has the same proportions. At random, "
+                     f"{first['random_segments']['test_segments_with_song_in_train']:.0%} of test segments had a "
+                     f"segment of the same song in training; by song, "
+                     f"{first['song_split']['test_segments_with_song_in_train']:.0%}. Inflation is the random "
+                     "split's segment accuracy minus the song-level split's, in points.")
     return "\n".join(lines)

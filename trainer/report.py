@@ -44,18 +44,23 @@ def _cell(stats: dict[str, float] | None) -> str:
 
 
 def comparison_table(rows: Iterable[dict[str, Any]], protocols: list[str]) -> str:
-    """Markdown: method, input, pretrained, published figure and protocol, then ours per protocol.
+    """Markdown: method, input (and how it was adapted, where any row was), pretrained, published
+    figure and protocol, then ours per protocol.
 
     Each row carries ``method``, ``input``, ``published``, ``seed_protocol``, ``pretrained``,
-    ``train_seconds`` and, per protocol, accuracy statistics from ``evaluate.spread`` plus the
-    number of test songs.
+    ``train_seconds``, optionally ``adaptation`` and, per protocol, accuracy statistics from
+    ``evaluate.spread`` plus the number of test songs.
     """
-    head = ["method", "seed", "input", "pretrained", "published %", "seed's protocol"]
+    rows = list(rows)
+    adapted = any(row.get("adaptation") for row in rows)
+    head = ["method", "seed", "input", *(["input adapted to the data"] if adapted else []), "pretrained",
+            "published %", "seed's protocol"]
     head += [f"ours % ({p})" for p in protocols] + ["test songs", "train s"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for row in rows:
         pretrained = {True: "yes", False: "**not pretrained**", None: "–"}[row.get("pretrained")]
-        cells = [row["method"], row["seed"], row["input"], pretrained, row["published"] or "–", row["seed_protocol"] or "–"]
+        cells = [row["method"], row["seed"], row["input"], *([row.get("adaptation") or "as the seed"] if adapted else []),
+                 pretrained, row["published"] or "–", row["seed_protocol"] or "–"]
         cells += [_cell(row["results"].get(p)) for p in protocols]
         cells += [" / ".join(str(row["n_test"].get(p, "–")) for p in protocols), f"{row['train_seconds']:.1f}"]
         lines.append("| " + " | ".join(str(c) for c in cells) + " |")

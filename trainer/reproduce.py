@@ -7,10 +7,20 @@ is redone only when its settings differ from what the method would get now.
 ``Settings`` carries what a researcher chooses once for all methods: weights for the methods on
 pretrained models (``weights``: key -> local path or hub id, e.g. ``wav2vec2-large``,
 ``resnet18``), leave to start those from random initialisation instead, the device, a budget
-(``tiny`` caps every training at ``TINY_EPOCHS`` epochs and shrinks what the methods themselves
-shrink, for CI-sized runs whose figures say nothing about the seeds) and ``--set`` overrides,
-applied to the methods that have the setting. A method that cannot run (no weights and no leave,
-a package missing) is listed under the table with what it needs.
+and ``--set`` overrides, applied to the methods that have the setting. A method that cannot run
+(no weights and no leave, a package missing) is listed under the table with what it needs, and so
+are the seed methods this trainer does not have yet (``AWAITED``).
+
+Budgets: ``full`` trains with each seed's own epochs and patience (meant for a GPU); ``cpu`` caps
+every training at ``CPU_EPOCHS`` epochs with early stopping on validation after ``CPU_PATIENCE``
+epochs without progress, and the networks that train a pretrained encoder (ImageNet, wav2vec2) at
+``HEAVY_EPOCHS``, so a reproduction on the 2-3 s GTZAN excerpts fits a 2-core machine; ``tiny``
+caps every training at ``TINY_EPOCHS`` epochs and shrinks what the methods themselves shrink, for
+CI-sized runs whose figures say nothing about the seeds.
+
+Audio data shorter than the seeds' 30-s clips is cut into shorter windows (see
+``trainer.data.audio_source.fitted_window``); the table's "input" column then gives, per method,
+the shape of what the network reads against what it read on the seed's 30-s clips.
 """
 
 from __future__ import annotations
@@ -22,19 +32,33 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
 import torch
 from tqdm import tqdm
 
+from tagger.audio import WindowSpec
 from trainer.data.splits import Split
 from trainer.evaluate import spread
+from trainer.features import make as make_pipeline
 from trainer.fit import TrainConfig, resolve_device
 from trainer.methods import MethodSpec, create, get, specs
+from trainer.methods.embedding_heads import EmbeddingMethod
 from trainer.methods.pretrained import MethodUnavailable, PretrainedMethod
 from trainer.report import comparison_table, write_run
 from trainer.run import SongSource, run_method, seeded_overrides
 
 TINY_EPOCHS = 2
-Budget = Literal["full", "tiny"]
+CPU_EPOCHS = 30
+CPU_PATIENCE = 5
+HEAVY_EPOCHS = 5
+Budget = Literal["full", "cpu", "tiny"]
+# The seeds' clips: every seed trained on GTZAN's 30-s clips.
+SEED_CLIP_S = 30.0
+# Seed methods the registry does not have yet: name -> (seed report, why no figure).
+AWAITED: dict[str, tuple[str, str]] = {
+    "musicnn (frame models and forests on MusiCNN embeddings)": (
+        "003", "pending: the MusiCNN port that feeds these methods is not part of this trainer yet"),
+}
 
 
 @dataclass(frozen=True)
@@ -68,15 +92,33 @@ def _has_setting(config: Any, key: str) -> bool:
     return True
 
 
+def trains_an_encoder(spec: MethodSpec) -> bool:
+    """Whether the method trains a pretrained encoder itself (ImageNet nets, wav2vec2 fine-tuning),
+    as opposed to training a head on frozen embeddings or no encoder at all."""
+    return issubclass(spec.family, PretrainedMethod) and not issubclass(spec.family, EmbeddingMethod)
+
+
+def epoch_cap(spec: MethodSpec, budget: Budget) -> int | None:
+    """The most epochs ``budget`` lets ``spec`` train (None: the seed's own)."""
+    if budget == "tiny":
+        return TINY_EPOCHS
+    if budget == "cpu":
+        return HEAVY_EPOCHS if trains_an_encoder(spec) else CPU_EPOCHS
+    return None
+
+
 def method_overrides(spec: MethodSpec, settings: Settings) -> dict[str, Any]:
     """The config overrides ``settings`` mean for one method (the run's seed aside); the user's
     own ``overrides`` come first (they may change which weights a method names) and win."""
     user = {k: v for k, v in settings.overrides.items() if _has_setting(spec.config, k)}
     config, overrides = spec.make_config(**user), {}
+    cap = epoch_cap(spec, settings.budget)
     for path, train in _train_configs(config).items():
         overrides[f"{path}.device"] = settings.device
-        if settings.budget == "tiny":
-            overrides[f"{path}.epochs"] = min(TINY_EPOCHS, train.epochs)
+        if cap is not None:
+            overrides[f"{path}.epochs"] = min(cap, train.epochs)
+        if settings.budget == "cpu" and train.patience is not None:
+            overrides[f"{path}.patience"] = min(CPU_PATIENCE, train.patience)
     for name, value in (("device", settings.device), ("cache_dir", settings.cache_dir)):
         if value is not None and _has_setting(config, name):
             overrides[name] = value
@@ -105,15 +147,51 @@ def _comparable(config: Any) -> Any:
     return json.loads(json.dumps(dataclasses.asdict(config), default=str))
 
 
+def _window(data: SongSource) -> dict[str, Any] | None:
+    """How the data's audio is cut (None for data that is not audio)."""
+    window = getattr(data, "window", None)
+    return window.to_dict() if window is not None else None
+
+
 def _run(name: str, data: SongSource, split: Split, seed: int, overrides: dict[str, Any], device: str) -> dict[str, Any]:
-    """One run's summary, with the device it ran on and its peak GPU memory (MiB, CUDA only)."""
+    """One run's summary, with the data's windows, the device it ran on and its peak GPU memory
+    (MiB, CUDA only)."""
     on_cuda = resolve_device(device).type == "cuda"
     if on_cuda:
         torch.cuda.reset_peak_memory_stats()
     summary = run_method(name, data, split, seed=seed, overrides=overrides).summary()
+    summary["window"] = _window(data)
     summary["device"] = resolve_device(device).type
     summary["peak_gpu_mib"] = round(torch.cuda.max_memory_allocated() / 2**20, 1) if on_cuda else None
     return summary
+
+
+def _shape(pipeline_name: str, params: dict[str, Any], seconds: float) -> tuple[int, ...]:
+    """The shape of one window's input through a pipeline, for a window of ``seconds`` of noise."""
+    pipeline = make_pipeline(pipeline_name, **params)
+    noise = np.random.default_rng(0).normal(0, 0.05, (1, int(round(seconds * pipeline.sample_rate))))
+    return tuple(pipeline(noise.astype(np.float32)).shape[1:])
+
+
+def input_adaptation(spec: MethodSpec, window: WindowSpec | None, shapes: dict[Any, tuple[int, ...]]) -> str:
+    """How a method's input differs from the seed's when audio is cut into windows shorter than
+    the seeds' 30-s clips ("" when it does not): the window, the shape the network reads against
+    the seed's, and how much audio an embedding encoder sees. ``shapes`` memoises pipeline runs."""
+    if window is None or window.length_s >= SEED_CLIP_S:
+        return ""
+    ours, seeds = ((spec.pipeline, json.dumps(spec.pipeline_params, sort_keys=True), s)
+                   for s in (window.length_s, SEED_CLIP_S))
+    for key in (ours, seeds):
+        if key not in shapes:
+            shapes[key] = _shape(spec.pipeline, spec.pipeline_params, key[2])
+    text = f"{window.length_s:g}-s windows (seed: {SEED_CLIP_S:g}-s clips)"
+    shown = ["×".join(map(str, shapes[k])) for k in (ours, seeds)]
+    text += (f"; input {shown[0]} (seed: {shown[1]})" if shown[0] != shown[1]
+             else f"; input {shown[0]} drawn from {window.length_s:g} s (seed: from {SEED_CLIP_S:g} s)")
+    embedded = getattr(spec.config, "seconds", None)
+    if issubclass(spec.family, EmbeddingMethod) and embedded and embedded > window.length_s:
+        text += f"; embeds {window.length_s:g} s (seed: the first {embedded:g} s)"
+    return text
 
 
 def _append_column(table: str, header: str, cells: list[str]) -> str:
@@ -141,13 +219,14 @@ def _input(spec: MethodSpec) -> str:
     return spec.pipeline
 
 
-def _row(name: str, runs: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+def _row(name: str, runs: dict[str, list[dict[str, Any]]], adaptation: str) -> dict[str, Any]:
     """One table row from a method's run summaries per protocol."""
     spec = get(name)
     every = [r for rs in runs.values() for r in rs]
     peaks = [r["peak_gpu_mib"] for r in every if r.get("peak_gpu_mib") is not None]
     return {
-        "method": name, "seed": spec.seed, "input": _input(spec), "pretrained": every[0]["pretrained"],
+        "method": name, "seed": spec.seed, "input": _input(spec), "adaptation": adaptation,
+        "pretrained": every[0]["pretrained"],
         "published": spec.published, "seed_protocol": spec.seed_protocol,
         "results": {p: spread([r["accuracy"] for r in rs]) for p, rs in runs.items() if rs},
         "n_test": {p: rs[0]["n_test"] for p, rs in runs.items() if rs},
@@ -157,28 +236,81 @@ def _row(name: str, runs: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
     }
 
 
+def _range(values: list[float], spec: str) -> str:
+    low, high = format(min(values), spec), format(max(values), spec)
+    return low if low == high else f"{low}-{high}"
+
+
+def describe_audio(data: SongSource) -> str:
+    """One sentence on how an audio source's files became windows ("" for other data)."""
+    window = getattr(data, "window", None)
+    dataset = getattr(data, "dataset", None)
+    if window is None or dataset is None:
+        return ""
+    w = window.length_s
+    seconds = [i.seconds for i in dataset.items if i.seconds is not None]
+    short = [x for x in seconds if x < w]
+    long_ = [x for x in seconds if x >= w]
+    text = (f"{len(data.songs)} songs in {len(dataset.items)} files, cut into {w:g}-s windows"
+            f"{'' if w >= SEED_CLIP_S else f' (the seeds used {SEED_CLIP_S:g}-s clips)'}")
+    if short:
+        text += (f"; {len(short)} files of {_range(short, '.1f')} s are zero-padded to one window "
+                 f"(by at most {w - min(short):.1f} s)")
+    if long_:
+        counts = [int((x - w) // window.hop_s) + 1 for x in long_]
+        text += f"; {len(long_)} files of {_range(long_, '.1f')} s give {_range(counts, 'd')} windows each"
+    return text + ". A song's prediction is the mean over all its windows."
+
+
+def budget_text(budget: Budget) -> str:
+    """What a budget did to training, for the table's text."""
+    if budget == "tiny":
+        return (f"**Tiny budget**: at most {TINY_EPOCHS} epochs per training, randomly initialised encoders shrunk; "
+                "these figures test the pipeline and say nothing about the seeds' results.")
+    if budget == "cpu":
+        return (f"**CPU budget**: at most {CPU_EPOCHS} epochs per training (the seeds: 30 to 500), early stopping "
+                f"after {CPU_PATIENCE} epochs without a better validation accuracy, keeping the best epoch's weights "
+                f"(the seeds waited 10 to 20; a method its seed trained without early stopping still has none), and "
+                f"at most {HEAVY_EPOCHS} epochs for the networks that train a pretrained encoder (ImageNet nets, wav2vec2).")
+    return "**Full budget**: every training runs the seed's own epochs and early stopping."
+
+
 def _render(data: SongSource, splits: dict[tuple[str, int], Split], rows: list[dict[str, Any]],
-            settings: Settings, not_run: dict[str, str], failed: dict[str, str]) -> str:
+            settings: Settings, not_run: dict[str, str], failed: dict[str, str], waiting: list[str]) -> str:
     protocols = list(dict.fromkeys(k[0] for k in splits))
     seeds = sorted({k[1] for k in splits})
-    text = (f"Data: {data.source}. Accuracy is per test song, mean ± standard deviation over "
-            f"{len(seeds)} seed(s) of each split; 'filtered' is the fault-filtered split, random splits are by song. "
-            "'train s' is the mean training time of a run.\n\n")
-    if settings.budget == "tiny":
-        text += (f"**Tiny budget**: at most {TINY_EPOCHS} epochs per training, randomly initialised encoders shrunk; "
-                 "these figures test the pipeline and say nothing about the seeds' results.\n\n")
+    text = (f"Data: {data.source}. {describe_audio(data)} Accuracy is per test song, mean ± standard deviation "
+            f"over {len(seeds)} seed(s) of each split; 'filtered' is the fault-filtered split, random splits are "
+            "by song (no song on both sides). 'train s' is the mean training time of a run.\n\n")
+    text += budget_text(settings.budget) + "\n\n"
     text += _append_column(comparison_table(rows, protocols), "peak GPU MiB",
                            ["–" if r["peak_gpu_mib"] is None else f"{r['peak_gpu_mib']:.0f}" for r in rows])
-    for title, listed in (("Not run", not_run), ("Failed (see error.txt in the run folder; rerun to retry)", failed)):
+    awaited = {f"{name} (seed {seed})": why for name, (seed, why) in AWAITED.items()
+               if not any(name.split(" ")[0] in m for m in specs())}
+    for title, listed in (("Not yet measured (runs still to come)", {n: "not run yet" for n in waiting}),
+                          ("Not run", not_run), ("Seed methods not in this trainer yet", awaited),
+                          ("Failed (see error.txt in the run folder; rerun to retry)", failed)):
         if listed:
             text += f"\n\n{title}:\n\n" + "\n".join(f"- {name}: {why}" for name, why in listed.items())
     return text
 
 
+def _write_table(out: Path, data: SongSource, splits: dict[tuple[str, int], Split], rows: list[dict[str, Any]],
+                 settings: Settings, not_run: dict[str, str], failed: dict[str, str], waiting: list[str]) -> str:
+    table = _render(data, splits, rows, settings, not_run, failed, waiting)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "table.md").write_text(table + "\n")
+    listed = rows + [{"method": name, "seed": get(name).seed, "not_run": why} for name, why in not_run.items()]
+    (out / "table.json").write_text(json.dumps([{**row, "budget": settings.budget, "window": _window(data)}
+                                                for row in listed], indent=2) + "\n")
+    return table
+
+
 def reproduce(data: SongSource, splits: dict[tuple[str, int], Split], methods: list[str] | None, out: Path,
               settings: Settings = Settings()) -> Outcome:
-    """Run, resume and tabulate; writes ``table.md`` and ``table.json`` into ``out``. A run that
-    raises is recorded (``error.txt``) and the others go on."""
+    """Run, resume and tabulate; ``table.md`` and ``table.json`` in ``out`` are rewritten after each
+    method, so a long reproduction can be read while it runs. A run that raises is recorded
+    (``error.txt``) and the others go on."""
     names = methods or [n for n, s in sorted(specs().items()) if data.feeds(s.pipeline)]
     for name in names:
         if not data.feeds(get(name).pipeline):
@@ -194,36 +326,49 @@ def reproduce(data: SongSource, splits: dict[tuple[str, int], Split], methods: l
         except MethodUnavailable as exc:
             not_run[name] = str(exc)
     runnable = [n for n in names if n not in not_run]
-    summaries = {(name, p): [] for name in runnable for p, _ in splits}
-    failed: dict[str, str] = {}
-    jobs = [(name, key) for name in runnable for key in splits]
-    with tqdm(total=len(jobs), desc="reproduce") as bar:
-        for name, (split_name, seed) in jobs:
-            split, spec = splits[(split_name, seed)], get(name)
-            folder = _run_path(out, name, split, seed)
-            report = folder / "report.json"
-            summary = json.loads(report.read_text()) if report.is_file() else None
-            expected = _comparable(spec.make_config(**{**seeded_overrides(spec.config, seed), **overrides[name]}))
-            if summary is None or summary["config"] != expected:
-                bar.set_postfix_str(f"{name} {split_name} seed {seed}")
-                try:
-                    summary = _run(name, data, split, seed, overrides[name], settings.device)
-                except Exception as exc:  # one broken run must not cost the others
-                    folder.mkdir(parents=True, exist_ok=True)
-                    (folder / "error.txt").write_text(traceback.format_exc())
-                    failed[f"{name} ({split_name}, seed {seed})"] = f"{type(exc).__name__}: {exc}"
-                    bar.update(1)
-                    continue
-                write_run(folder, summary)
-                (folder / "error.txt").unlink(missing_ok=True)
-            summaries[(name, split_name)].append(summary)
-            bar.update(1)
     protocols = list(dict.fromkeys(k[0] for k in splits))
-    rows = [_row(name, {p: summaries[(name, p)] for p in protocols}) for name in runnable
-            if any(summaries[(name, p)] for p in protocols)]
-    table = _render(data, splits, rows, settings, not_run, failed)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "table.md").write_text(table + "\n")
-    listed = rows + [{"method": name, "seed": get(name).seed, "not_run": why} for name, why in not_run.items()]
-    (out / "table.json").write_text(json.dumps([{**row, "budget": settings.budget} for row in listed], indent=2) + "\n")
+    failed: dict[str, str] = {}
+    rows: list[dict[str, Any]] = []
+    shapes: dict[Any, tuple[int, ...]] = {}
+    window = getattr(data, "window", None)
+    with tqdm(total=len(runnable) * len(splits), desc="reproduce") as bar:
+        for done, name in enumerate(runnable):
+            spec = get(name)
+            runs: dict[str, list[dict[str, Any]]] = {p: [] for p in protocols}
+            for split_name, seed in splits:
+                split = splits[(split_name, seed)]
+                summary = _resumed_or_run(name, data, split, seed, overrides[name], settings, out, failed, bar)
+                if summary is not None:
+                    runs[split_name].append(summary)
+                bar.update(1)
+            if any(runs.values()):
+                rows.append(_row(name, runs, input_adaptation(spec, window, shapes)))
+            _write_table(out, data, splits, rows, settings, not_run, failed, runnable[done + 1:])
+    table = _write_table(out, data, splits, rows, settings, not_run, failed, [])
     return Outcome(table, rows, not_run, failed)
+
+
+def _resumed_or_run(name: str, data: SongSource, split: Split, seed: int, overrides: dict[str, Any],
+                    settings: Settings, out: Path, failed: dict[str, str], bar: tqdm) -> dict[str, Any] | None:
+    """The saved run where its settings, windows and data match what it would get now, else a new
+    run (saved); None, with the error recorded in ``failed`` and the run folder, if it raises."""
+    spec = get(name)
+    folder = _run_path(out, name, split, seed)
+    report = folder / "report.json"
+    summary = json.loads(report.read_text()) if report.is_file() else None
+    expected = _comparable(spec.make_config(**{**seeded_overrides(spec.config, seed), **overrides}))
+    if (summary is not None and summary["config"] == expected and summary.get("window") == _window(data)
+            and summary.get("data") == data.source):
+        return summary
+    bar.set_postfix_str(f"{name} {split.name} seed {seed}")
+    try:
+        summary = _run(name, data, split, seed, overrides, settings.device)
+    except Exception as exc:  # one broken run must not cost the others
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "error.txt").write_text(traceback.format_exc())
+        failed[f"{name} ({split.name}, seed {seed})"] = f"{type(exc).__name__}: {exc}"
+        return None
+    summary["data"] = data.source
+    write_run(folder, summary)
+    (folder / "error.txt").unlink(missing_ok=True)
+    return summary

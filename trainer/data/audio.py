@@ -4,6 +4,9 @@
 original ``genres/<genre>/*.au``) or any tree whose top-level folders name genres (files may sit in
 sub-folders, e.g. albums). Every file is checked for readability when the dataset is built; the
 unreadable ones (GTZAN's ``jazz.00054.wav``) are listed in ``skipped`` with a reason, never loaded.
+``AudioDataset.combine`` joins several folders; files with the same song id (an excerpt of
+``classical.00003`` and its full clip) are one song with several files, so splits by song keep
+them together.
 
 ``featurize`` decodes songs, cuts windows and runs a feature pipeline, caching per song; every
 window keeps its song id, so song-level splits (``trainer.data.splits``) hold for windows too.
@@ -33,11 +36,13 @@ GTZAN_AUDIO_DIRS = ("genres_original", "genres")
 
 @dataclass(frozen=True)
 class Item:
-    """One song: ``song_id`` is unique in its dataset and is what splits list."""
+    """One file of a song: ``song_id`` is what splits list (one song may have several files);
+    ``seconds`` is its duration where the file header says it."""
 
     song_id: str
     path: Path
     label: str
+    seconds: float | None = None
 
 
 def genre_files(folder: Path, extensions: Iterable[str]) -> list[tuple[str, Path]]:
@@ -61,29 +66,31 @@ def _song_ids(folder: Path, files: Sequence[tuple[str, Path]]) -> list[str]:
     return [s if counts[s] == 1 else path.relative_to(folder).as_posix() for s, (_, path) in zip(short, files)]
 
 
-def unreadable_reason(path: Path) -> str | None:
-    """Why ``path`` cannot be decoded, or None if it can. Reads the header only where soundfile
-    knows the format; other formats (e.g. M4A) are decoded in full."""
+def probe(path: Path) -> tuple[float | None, str | None]:
+    """(duration in seconds or None where unknown, why ``path`` cannot be decoded or None). Reads
+    the header only where soundfile knows the format; other formats (e.g. M4A) are decoded in full."""
     try:
         info = sf.info(str(path))
     except Exception:  # not a soundfile format, or a damaged file: let the decoder judge
         try:
-            decode(path, 22050)
+            audio = decode(path, 22050)
         except UnreadableAudio as exc:
-            return exc.reason
-        return None
+            return None, exc.reason
+        return len(audio.samples) / 22050, None
     if info.frames <= 0 or info.samplerate <= 0:
-        return "no audio samples in file"
-    return None
+        return None, "no audio samples in file"
+    return info.frames / info.samplerate, None
 
 
 @dataclass
 class AudioDataset:
-    """Readable songs under ``root`` with their genre labels, and the files that were skipped."""
+    """Readable songs under ``root`` (and the folders ``also`` joined to it) with their genre
+    labels, and the files that were skipped."""
 
     root: Path
     items: list[Item]
     skipped: list[tuple[Path, str]] = field(default_factory=list)
+    also: tuple[Path, ...] = ()
 
     @classmethod
     def from_folder(cls, root: Path | str, check: bool = True) -> AudioDataset:
@@ -95,14 +102,38 @@ class AudioDataset:
         files = genre_files(folder, AUDIO_EXTENSIONS)
         items, skipped = [], []
         for sid, (genre, path) in zip(_song_ids(folder, files), files):
-            reason = unreadable_reason(path) if check else None
+            seconds, reason = probe(path) if check else (None, None)
             if reason is None:
-                items.append(Item(sid, path, genre))
+                items.append(Item(sid, path, genre, seconds))
             else:
                 skipped.append((path, reason))
         if not items:
             raise ValueError(f"no readable audio in genre folders under {folder}")
         return cls(root, items, skipped)
+
+    @classmethod
+    def combine(cls, datasets: Sequence[AudioDataset]) -> AudioDataset:
+        """Several datasets as one, rooted at the first (its ``splits/`` folder serves); a song id
+        in several of them is one song with several files. A song id with two genres is an error."""
+        if len(datasets) == 1:
+            return datasets[0]
+        items = [item for d in datasets for item in d.items]
+        genre_of: dict[str, str] = {}
+        for item in items:
+            if genre_of.setdefault(item.song_id, item.label) != item.label:
+                raise ValueError(f"song {item.song_id} is labelled both {genre_of[item.song_id]} and {item.label}")
+        return cls(datasets[0].root, items, [s for d in datasets for s in d.skipped],
+                   also=tuple(r for d in datasets[1:] for r in (d.root, *d.also)))
+
+    @property
+    def source(self) -> str:
+        """Where the songs come from, for reports: the folder, or the folders joined by ``+``."""
+        return " + ".join(str(r) for r in (self.root, *self.also))
+
+    @property
+    def songs(self) -> list[str]:
+        """Song ids, each once, in the order first found."""
+        return list(dict.fromkeys(item.song_id for item in self.items))
 
     @property
     def genres(self) -> list[str]:
@@ -116,13 +147,16 @@ class AudioDataset:
 
     def split(self, name: str = "random-80-20", seed: int = 0) -> Split:
         """A named song-level split of this dataset (``trainer.data.splits.make_split``)."""
-        return make_split(name, [i.song_id for i in self.items], [i.label for i in self.items],
-                          seed=seed, splits_dir=self.splits_dir)
+        genre_of = {i.song_id: i.label for i in self.items}
+        songs = self.songs
+        return make_split(name, songs, [genre_of[s] for s in songs], seed=seed, splits_dir=self.splits_dir)
 
     def subset(self, song_ids: Iterable[str]) -> list[Item]:
-        """The items of ``song_ids``, in that order."""
-        by_id = {item.song_id: item for item in self.items}
-        return [by_id[s] for s in song_ids]
+        """Every file of ``song_ids``, songs in that order."""
+        files: dict[str, list[Item]] = {}
+        for item in self.items:
+            files.setdefault(item.song_id, []).append(item)
+        return [item for s in song_ids for item in files[s]]
 
 
 @dataclass(frozen=True)

@@ -72,3 +72,19 @@ def test_grid_scores_methods_without_early_stopping_on_the_validation_songs(sour
     assert tested == [result["best"]]                      # only the chosen setting meets the test songs
     assert result["best"]["n_test"] == len(split.test) and 0 <= result["best"]["test_accuracy"] <= 1
     assert "–" in grid_table(result)
+
+
+def test_leak_table_gives_each_protocol_and_the_gap_over_seeds():
+    def study(seed: int, by_song: float, songs: float, at_random: float) -> dict:
+        return {"method": "mfcc-fc", "seed_report": "002", "published": "62.6*", "segment_s": 0.5, "seed": seed,
+                "split": {"name": "random-80-20", "protocol": "by song"},
+                "song_split": {"segment_accuracy": by_song, "song_accuracy": songs, "n_test_segments": 500,
+                               "n_test_songs": 100, "test_segments_with_song_in_train": 0.0},
+                "random_segments": {"segment_accuracy": at_random, "n_test_segments": 500,
+                                    "test_segments_with_song_in_train": 0.99},
+                "inflation": at_random - by_song}
+
+    table = leak_table([study(0, 0.40, 0.50, 0.70), study(1, 0.50, 0.60, 0.90)])
+    # means 45/55/80, sample deviations 7.1/7.1/14.1; the gaps are 30 and 40 points: 35 ± 7.1
+    assert "| mfcc-fc | 0.5 s | 2 | 45.0 ± 7.1 / 55.0 ± 7.1 | 80.0 ± 14.1 | +35.0 ± 7.1 pts | 100 / 500 | 62.6* |" in table
+    assert "seeds 0, 1" in table and "99% of test segments" in table

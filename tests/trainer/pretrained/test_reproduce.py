@@ -39,8 +39,11 @@ def test_reproduce_tables_pretrained_and_random_methods_and_resumes(tmp_path, so
                         budget="tiny", cache_dir=str(tmp_path / "cache"), overrides={"segments": 2})
     table = reproduce(source, splits, methods, tmp_path, settings).table
     assert sorted(calls) == [(m, s) for m in sorted(methods) for s in (0, 1)]
-    assert "| rf-mean-wav2vec2 | 003 | waveform → wav2vec2-base | yes | 66 |" in table
-    assert "| wav2vec2-finetune | 000 | waveform → wav2vec2-large | **not pretrained** | 72.5 (large, N=2) |" in table
+    clips = "1.5-s windows (seed: 30-s clips); input 24000 (seed: 480000)"  # 16-kHz waveforms
+    assert (f"| rf-mean-wav2vec2 | 003 | waveform → wav2vec2-base | {clips}; embeds 1.5 s (seed: the first 15 s) "
+            "| yes | 66 |") in table
+    assert (f"| wav2vec2-finetune | 000 | waveform → wav2vec2-large | {clips} | **not pretrained** "
+            "| 72.5 (large, N=2) |") in table
     assert "peak GPU MiB" in table and "Tiny budget" in table
     rows = json.loads((tmp_path / "table.json").read_text())
     assert [r["pretrained"] for r in rows] == [True, False] and rows[0]["results"]["tiny"]["n"] == 2
@@ -97,7 +100,7 @@ def test_reproduce_command_line_maps_weights_and_refuses_unknown_keys(tmp_path, 
     seen = {}
     monkeypatch.setattr(reproduce_module, "reproduce", lambda data, splits, methods, out, settings: seen.update(
         settings=settings, methods=methods) or Outcome("table", [], {}, {}))
-    monkeypatch.setattr("trainer.cli.open_dataset", lambda path: type("Data", (), {"songs": [], "genres": []})())
+    monkeypatch.setattr("trainer.cli.open_dataset", lambda path, window: type("Data", (), {"songs": [], "genres": []})())
     assert main(["reproduce", "--data", str(tmp_path), "--splits", "random-80-20", "--seeds", "0",
                  "--methods", "resnet18", "--weights", "resnet18=/w/r18.pth", "--allow-random-init",
                  "--device", "cpu", "--budget", "tiny"]) == 0
