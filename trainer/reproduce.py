@@ -8,13 +8,13 @@ is redone only when its settings differ from what the method would get now.
 pretrained models (``weights``: key -> local path or hub id, e.g. ``wav2vec2-large``,
 ``resnet18``), leave to start those from random initialisation instead, the device, a budget
 and ``--set`` overrides, applied to the methods that have the setting. A method that cannot run
-(no weights and no leave, a package missing) is listed under the table with what it needs, and so
-are the seed methods this trainer does not have yet (``AWAITED``).
+(no weights and no leave, a package missing) is listed under the table with what it needs.
 
 Budgets: ``full`` trains with each seed's own epochs and patience (meant for a GPU); ``cpu`` caps
 every training at ``CPU_EPOCHS`` epochs with early stopping on validation after ``CPU_PATIENCE``
 epochs without progress, and the networks that train a pretrained encoder (ImageNet, wav2vec2) at
-``HEAVY_EPOCHS``, so a reproduction on the 2-3 s GTZAN excerpts fits a 2-core machine; ``tiny``
+``HEAVY_EPOCHS``, for CPU-only machines (on the 2-3 s GTZAN excerpts the image and frame networks
+still take several minutes a run on 2 cores, so the whole table is hours there, not minutes); ``tiny``
 caps every training at ``TINY_EPOCHS`` epochs and shrinks what the methods themselves shrink, for
 CI-sized runs whose figures say nothing about the seeds.
 
@@ -54,11 +54,6 @@ HEAVY_EPOCHS = 5
 Budget = Literal["full", "cpu", "tiny"]
 # The seeds' clips: every seed trained on GTZAN's 30-s clips.
 SEED_CLIP_S = 30.0
-# Seed methods the registry does not have yet: name -> (seed report, why no figure).
-AWAITED: dict[str, tuple[str, str]] = {
-    "musicnn (frame models and forests on MusiCNN embeddings)": (
-        "003", "pending: the MusiCNN port that feeds these methods is not part of this trainer yet"),
-}
 
 
 @dataclass(frozen=True)
@@ -285,10 +280,8 @@ def _render(data: SongSource, splits: dict[tuple[str, int], Split], rows: list[d
     text += budget_text(settings.budget) + "\n\n"
     text += _append_column(comparison_table(rows, protocols), "peak GPU MiB",
                            ["–" if r["peak_gpu_mib"] is None else f"{r['peak_gpu_mib']:.0f}" for r in rows])
-    awaited = {f"{name} (seed {seed})": why for name, (seed, why) in AWAITED.items()
-               if not any(name.split(" ")[0] in m for m in specs())}
     for title, listed in (("Not yet measured (runs still to come)", {n: "not run yet" for n in waiting}),
-                          ("Not run", not_run), ("Seed methods not in this trainer yet", awaited),
+                          ("Not run", not_run),
                           ("Failed (see error.txt in the run folder; rerun to retry)", failed)):
         if listed:
             text += f"\n\n{title}:\n\n" + "\n".join(f"- {name}: {why}" for name, why in listed.items())
