@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tagger.paths import DEFAULT_BUNDLE
+from tagger.paths import SHIPPED_BUNDLES
 from trainer import bundle
 from trainer.data.feature_table import load_csv
 from trainer.data.splits import Split, filtered_split, kfold_splits
@@ -38,7 +38,7 @@ def main() -> None:
     repo = Path(__file__).resolve().parents[1]
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--data", type=Path, default=repo.parent / "shared/data/gtzan/features_30_sec.csv")
-    parser.add_argument("--out", type=Path, default=DEFAULT_BUNDLE)
+    parser.add_argument("--out", type=Path, default=SHIPPED_BUNDLES["gtzan10-xgboost"])
     args = parser.parse_args()
 
     table, dropped = load_csv(args.data).usable()
