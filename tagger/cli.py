@@ -300,7 +300,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="classify files or folders and print genres; with no paths, the whole catalogue")
     p.add_argument("paths", nargs="*", type=Path, help="files or folders (recursive); none: every catalogue "
                    "track the model has not classified yet")
-    p.add_argument("--model", type=Path, help="model bundle folder or zip (default: the shipped model)")
+    p.add_argument("--model", type=Path, help="model bundle folder or zip (default: the shipped MSD genre tagger, resources/musicnn-msd)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (default auto)")
     p.add_argument("--workers", type=int, help="decoding processes (default: one per core; 0 = none)")
     p.add_argument("--top", type=int, default=3,
