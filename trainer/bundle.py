@@ -122,9 +122,13 @@ def export(
     training_data: str,
     window: dict[str, Any] | None = None,
     notes: str = "",
+    vocabulary: dict[str, Any] | None = None,
 ) -> Path:
-    """Write ``method`` as a bundle into ``folder`` (created; must be empty if it exists)."""
+    """Write ``method`` as a bundle into ``folder`` (created; must be empty if it exists).
+    ``vocabulary``: a multi-label model's genres and descriptors (see ``_check_vocabulary``)."""
     folder = Path(folder)
+    if vocabulary is not None:
+        _check_vocabulary(vocabulary, list(method.labels))
     if folder.exists() and any(folder.iterdir()):
         raise BundleError(f"{folder} is not empty; choose a new folder for the bundle")
     folder.mkdir(parents=True, exist_ok=True)
@@ -153,6 +157,8 @@ def export(
         "weights_sha256": digest.hexdigest(),
         "notes": notes,
     }
+    if vocabulary is not None:
+        meta["vocabulary"] = vocabulary
     (folder / MANIFEST).write_text(json.dumps(meta, indent=2) + "\n")
     return folder
 

@@ -210,3 +210,16 @@ def test_a_tampered_manifest_gives_one_clear_error(tmp_path, table, case):
     with pytest.raises(bundle.BundleError, match=message) as caught:
         bundle.load(folder)
     assert "\n" not in str(caught.value) and len(str(caught.value)) < 300
+
+
+def test_a_vocabulary_is_checked_at_export_and_read_back(tmp_path, table):
+    method = trained("knn", table)
+    genres = {label: label.title() for label in table.labels if label != "disco"}
+    vocabulary = {"threshold": 0.3, "genres": genres, "descriptors": {"disco": "danceable"}}
+    folder = bundle.export(tmp_path / "b", method, make("gtzan-csv"), metrics={}, training_data="x",
+                           vocabulary=vocabulary)
+    assert bundle.load(folder).meta["vocabulary"] == vocabulary
+    with pytest.raises(bundle.BundleError, match="every label once"):
+        bundle.export(tmp_path / "c", method, make("gtzan-csv"), metrics={}, training_data="x",
+                      vocabulary={"threshold": 0.3, "genres": genres, "descriptors": {}})
+    assert not (tmp_path / "c").exists()
