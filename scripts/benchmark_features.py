@@ -30,7 +30,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from tagger.audio import UnreadableAudio, cut_windows, decode  # noqa: E402
-from tagger.paths import DEFAULT_BUNDLE  # noqa: E402
+from tagger.paths import SHIPPED_BUNDLES  # noqa: E402
 from tests.support import gtzan_dir  # noqa: E402
 
 SAMPLE_RATE = 22050
@@ -120,7 +120,7 @@ def main() -> None:
     print(f"cuda: {torch.cuda.get_device_name()}")
     many = np.resize(windows, (args.gpu_windows, windows.shape[1]))
     method = None
-    model = args.model or (DEFAULT_BUNDLE if DEFAULT_BUNDLE.exists() else None)
+    model = args.model or (SHIPPED_BUNDLES["gtzan10-xgboost"] if SHIPPED_BUNDLES["gtzan10-xgboost"].exists() else None)
     if model:
         from trainer import bundle as bundles
 

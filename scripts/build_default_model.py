@@ -1,4 +1,4 @@
-"""Build the shipped default model: choose among the CSV methods on the fault-filtered split's
+"""Build the shipped GTZAN-10 xgboost model: choose among the CSV methods on the fault-filtered split's
 validation songs (no artist shared with training; the smallest bundle within one standard error
 of the best), measure the winner on its test songs and by
 10-fold, train it on every usable CSV row, export it to resources/.
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tagger.paths import DEFAULT_BUNDLE
+from tagger.paths import SHIPPED_BUNDLES
 from trainer import bundle
 from trainer.data.feature_table import load_csv
 from trainer.data.splits import Split, filtered_split, kfold_splits
@@ -38,7 +38,7 @@ def main() -> None:
     repo = Path(__file__).resolve().parents[1]
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--data", type=Path, default=repo.parent / "shared/data/gtzan/features_30_sec.csv")
-    parser.add_argument("--out", type=Path, default=DEFAULT_BUNDLE)
+    parser.add_argument("--out", type=Path, default=SHIPPED_BUNDLES["gtzan10-xgboost"])
     args = parser.parse_args()
 
     table, dropped = load_csv(args.data).usable()
@@ -85,7 +85,7 @@ def main() -> None:
                   training_data=(f"GTZAN features_30_sec.csv: {len(table.songs)} usable clips of 10 genres "
                                  f"(dropped {len(dropped)}: {', '.join(dropped)})"),
                   notes="Trained on all usable rows; the figures come from held-out runs of the same recipe.")
-    card = f"""# Default model: {best} on GTZAN features
+    card = f"""# GTZAN-10 xgboost: {best} on GTZAN features
 
 **What it is.** `{best}` ({method.spec.summary}) over 57 of the 58 GTZAN CSV features (all but
 `length`, which tells which batch of files a clip came from rather than how it sounds), standard

@@ -315,10 +315,13 @@ def export_bundles(work: Path, resources: Path) -> None:
         method.net.load_state_dict(state_dict(weights, method.net.state_dict()))
         result = (work / f"result-{source}.txt").read_text()
         staging = Path(tempfile.mkdtemp(prefix="musicnn-")) / BUNDLE_NAMES[source]
-        bundle.export(staging, method, make("musicnn-mel"), metrics={"package_test_set": result.strip()},
-                      training_data=source.split("_")[0], notes="converted from the musicnn 0.1.0 package")
-        (staging / "MODEL_CARD.md").write_text(model_card(source, labels, result))
         target = resources / BUNDLE_NAMES[source]
+        # the genre vocabulary is curated by hand in the shipped manifest: a new conversion keeps it
+        kept = bundle.read_manifest(target).get("vocabulary") if (target / bundle.MANIFEST).is_file() else None
+        bundle.export(staging, method, make("musicnn-mel"), metrics={"package_test_set": result.strip()},
+                      training_data=source.split("_")[0], notes="converted from the musicnn 0.1.0 package",
+                      vocabulary=kept)
+        (staging / "MODEL_CARD.md").write_text(model_card(source, labels, result))
         if target.exists():
             shutil.rmtree(target)
         shutil.copytree(staging, target)

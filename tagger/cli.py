@@ -15,6 +15,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from tagger.audio import AUDIO_EXTENSIONS, DEFAULT_MAX_WINDOWS, WindowSpec
+from tagger.genres import DEFAULT_MAX_GENRES
 
 
 def iter_audio_files(paths: list[Path]) -> Iterator[Path]:
@@ -114,6 +115,9 @@ def cmd_classify_paths(args: argparse.Namespace) -> int:
     from tagger.library.classify import caveat
     from tagger.library.tracks import shown
 
+    if args.max_genres < 1:
+        print("error: --max-genres must be at least 1", file=sys.stderr)
+        return 2
     classifier = load_classifier(args)
     if classifier is None:
         return 2
@@ -130,19 +134,26 @@ def cmd_classify_paths(args: argparse.Namespace) -> int:
                 tqdm.write(f"skipped {shown(result.path)}: {shown(result.reason)}", file=sys.stderr)
             continue
         top = result.top(args.top)
+        genres = result.genres(args.max_genres)
+        descriptors = result.top_descriptors(args.top)
         why = caveat(result.padded, result.audio_fraction, result.truncated, result.duration_s)
         tracks.append({"path": str(result.path), "genre": top[0][0], "confidence": round(top[0][1], 4),
-                       "top": [{"genre": g, "p": round(p, 4)} for g, p in top],
+                       "genres": genres, "top": [{"genre": g, "p": round(p, 4)} for g, p in top],
+                       "descriptors": [{"descriptor": d, "p": round(p, 4)} for d, p in descriptors],
                        "windows": result.n_windows, "padded": result.padded,
                        "audio_fraction": round(result.audio_fraction, 4), "truncated": result.truncated,
                        "caveat": why, "duration_s": round(result.duration_s, 2)})
         if not args.json:
-            others = ", ".join(f"{g} {p:.0%}" for g, p in top[1:])
+            scores = dict(result.top(len(result.labels)))
+            named = " / ".join(f"{g} {scores.get(g, 0.0):.0%}" for g in genres) or f"(no genre at {result.threshold:.0%})"
+            others = ", ".join(f"{g} {p:.0%}" for g, p in top if g not in genres)
+            heard = f"\t{{{', '.join(f'{d} {p:.0%}' for d, p in descriptors)}}}" if descriptors else ""
             note = f" (not to be trusted: {why})" if why else ""
-            tqdm.write(f"{shown(result.path)}\t{top[0][0]}\t{top[0][1]:.0%}{note}\t[{others}]\t"
+            tqdm.write(f"{shown(result.path)}\t{named}{note}\t[{others}]{heard}\t"
                        f"{plural(result.n_windows, 'window')}")
     if args.json:
-        json.dump({"model": classifier.bundle_id, "features": classifier.features, "tracks": tracks, "failures": failures}, sys.stdout, indent=2)
+        json.dump({"model": classifier.bundle_id, "features": classifier.features, "threshold": classifier.threshold,
+                   "tracks": tracks, "failures": failures}, sys.stdout, indent=2)
         print()
     else:
         print(f"{len(tracks)} classified, {len(failures)} skipped; model {classifier.bundle_id}", file=sys.stderr)
@@ -327,10 +338,14 @@ def build_parser() -> argparse.ArgumentParser:
                        help="classify files or folders and print genres; with no paths, the whole catalogue")
     p.add_argument("paths", nargs="*", type=Path, help="files or folders (recursive); none: every catalogue "
                    "track the model has not classified yet")
-    p.add_argument("--model", type=Path, help="model bundle folder or zip (default: the shipped model)")
+    p.add_argument("--model", type=Path, help="model bundle folder or zip (default: the shipped MSD genre tagger, resources/musicnn-msd)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (default auto)")
     p.add_argument("--workers", type=int, help="decoding processes (default: one per core; 0 = none)")
-    p.add_argument("--top", type=int, default=3, help="how many genres to show per track (default 3)")
+    p.add_argument("--top", type=int, default=3,
+                   help="how many genre scores (and descriptors) to show per track (default 3)")
+    p.add_argument("--max-genres", type=int, default=DEFAULT_MAX_GENRES,
+                   help="a multi-label model names at most this many genres per track, those above its "
+                        f"threshold (default {DEFAULT_MAX_GENRES}); a GTZAN-10 model names its top genre")
     p.add_argument("--window", type=float, help="window length in seconds (default: the model's, 30)")
     p.add_argument("--hop", type=float, help="hop between windows in seconds (default: the window length)")
     p.add_argument("--max-windows", type=int, help="classify at most K windows spread over each track "

@@ -127,9 +127,13 @@ def export(
     training_data: str,
     window: dict[str, Any] | None = None,
     notes: str = "",
+    vocabulary: dict[str, Any] | None = None,
 ) -> Path:
-    """Write ``method`` as a bundle into ``folder`` (created; must be empty if it exists)."""
+    """Write ``method`` as a bundle into ``folder`` (created; must be empty if it exists).
+    ``vocabulary``: a multi-label model's genres and descriptors (see ``_check_vocabulary``)."""
     folder = Path(folder)
+    if vocabulary is not None:
+        _check_vocabulary(vocabulary, list(method.labels))
     if folder.exists() and any(folder.iterdir()):
         raise BundleError(f"{folder} is not empty; choose a new folder for the bundle")
     folder.mkdir(parents=True, exist_ok=True)
@@ -158,6 +162,8 @@ def export(
         "weights_sha256": digest.hexdigest(),
         "notes": notes,
     }
+    if vocabulary is not None:
+        meta["vocabulary"] = vocabulary
     (folder / MANIFEST).write_text(json.dumps(meta, indent=2) + "\n")
     return folder
 
@@ -236,6 +242,30 @@ def _check_manifest(meta: Any) -> None:
         raise BundleError(f"{MANIFEST}: config must be an object")
     if not isinstance(meta["weights"], list) or not all(isinstance(w, str) for w in meta["weights"]):
         raise BundleError(f"{MANIFEST}: weights must be a list of file names")
+    if "vocabulary" in meta:
+        _check_vocabulary(meta["vocabulary"], labels)
+
+
+def _check_vocabulary(vocabulary: Any, labels: list[str]) -> None:
+    """A multi-label model's ``vocabulary``: every label is either a genre or a descriptor, each
+    with a non-empty display name, plus the genre threshold (see ``tagger.genres``)."""
+    what = f"{MANIFEST}: vocabulary"
+    if not isinstance(vocabulary, dict) or set(vocabulary) != {"threshold", "genres", "descriptors"}:
+        raise BundleError(f"{what} must be an object with exactly threshold, genres and descriptors")
+    _number(vocabulary["threshold"], "vocabulary.threshold", high=1.0)
+    for key in ("genres", "descriptors"):
+        names = vocabulary[key]
+        if not isinstance(names, dict) or not all(isinstance(v, str) and v.strip() for v in names.values()):
+            raise BundleError(f"{what}.{key} must map labels to non-empty display names")
+    genres, descriptors = set(vocabulary["genres"]), set(vocabulary["descriptors"])
+    if not genres:
+        raise BundleError(f"{what}.genres must name at least one genre")
+    if genres & descriptors:
+        raise BundleError(f"{what}: {sorted(genres & descriptors)[0]!r} is both a genre and a descriptor")
+    if genres | descriptors != set(labels):
+        stray = sorted((genres | descriptors) ^ set(labels))[0]
+        raise BundleError(f"{what} must name every label once as a genre or a descriptor, and only labels "
+                          f"(see {stray!r})")
 
 
 def read_manifest(path: Path) -> dict[str, Any]:

@@ -26,12 +26,13 @@ import time
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
 from tagger.audio import DEFAULT_MAX_WINDOWS, UnreadableAudio, WindowSpec, decode_windows
+from tagger.genres import DEFAULT_MAX_GENRES, Vocabulary, pick
 from tagger.paths import DEFAULT_BUNDLE
 
 
@@ -48,6 +49,10 @@ class TrackResult:
     duration_s: float
     audio_fraction: float = 1.0  # share of the analysed samples that are real audio, not padding
     truncated: bool = False  # the file ends before its header says: judged on what decodes
+    #: a multi-label model's descriptors (eras, moods, voices: shown, never written) and their scores
+    descriptors: list[str] = field(default_factory=list)
+    descriptor_probs: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    threshold: float | None = None  # a multi-label model's genre threshold; None for a distribution
 
     @property
     def n_windows(self) -> int:
@@ -56,6 +61,14 @@ class TrackResult:
     def top(self, k: int = 3) -> list[tuple[str, float]]:
         order = np.argsort(self.probs)[::-1][:k]
         return [(self.labels[i], float(self.probs[i])) for i in order]
+
+    def genres(self, max_genres: int = DEFAULT_MAX_GENRES) -> list[str]:
+        """The track's genres, most probable first (see ``tagger.genres.pick``)."""
+        return pick(self.top(len(self.labels)), self.threshold, max_genres)
+
+    def top_descriptors(self, k: int = 3) -> list[tuple[str, float]]:
+        order = np.argsort(self.descriptor_probs)[::-1][:k]
+        return [(self.descriptors[i], float(self.descriptor_probs[i])) for i in order]
 
 
 @dataclass(frozen=True)
@@ -141,6 +154,7 @@ class Classifier:
         self.pipeline = pipeline or bundle.pipeline
         # On the CPU each worker computes its tracks' features; on a GPU the main process does, batched.
         self.features_in_workers = device == "cpu"
+        self.vocabulary = Vocabulary.of(bundle.labels, getattr(bundle, "meta", {}).get("vocabulary"))
 
     @classmethod
     def load(cls, bundle_path: Path | str | None = None, device: str = "auto",
@@ -168,7 +182,16 @@ class Classifier:
 
     @property
     def labels(self) -> list[str]:
-        return self.bundle.labels
+        """The genres the model tells apart (display names; descriptors are apart)."""
+        return self.vocabulary.genres
+
+    @property
+    def descriptors(self) -> list[str]:
+        return self.vocabulary.descriptors
+
+    @property
+    def threshold(self) -> float | None:
+        return self.vocabulary.threshold
 
     @property
     def sample_rate(self) -> int:
@@ -180,7 +203,7 @@ class Classifier:
         return self.pipeline.describe()
 
     def classify_windows(self, windows: np.ndarray) -> np.ndarray:
-        """(n, C) probabilities for raw windows at the bundle's sample rate."""
+        """(n, labels) probabilities of the bundle's own labels for raw windows at its sample rate."""
         return self.bundle.method.predict_proba(self.pipeline(windows))
 
     def _finish(self, items: list[_Prepared | TrackFailure], features_done: bool) -> list[TrackResult | TrackFailure]:
@@ -196,10 +219,13 @@ class Classifier:
                 return [result for item in items for result in self._finish([item], features_done)]
             return [item if isinstance(item, TrackFailure) else TrackFailure(item.path, f"classification failed: {exc}")
                     for item in items]
-        per_track = iter(np.split(probs, np.cumsum([len(p.inputs) for p in prepared])[:-1]))
+        genre_probs, descriptor_probs = self.vocabulary.split(probs)
+        cuts = np.cumsum([len(p.inputs) for p in prepared])[:-1]
+        per_track = iter(zip(np.split(genre_probs, cuts), np.split(descriptor_probs, cuts)))
         return [item if isinstance(item, TrackFailure) else
-                TrackResult(item.path, self.labels, (window_probs := next(per_track)).mean(axis=0), window_probs,
-                            item.starts_s, item.padded, item.duration_s, item.audio_fraction, item.truncated)
+                TrackResult(item.path, self.labels, (windows := next(per_track))[0].mean(axis=0), windows[0],
+                            item.starts_s, item.padded, item.duration_s, item.audio_fraction, item.truncated,
+                            self.descriptors, windows[1].mean(axis=0), self.threshold)
                 for item in items]
 
     def classify_paths(self, paths: Iterable[Path | str], workers: int | None = None) -> Iterator[TrackResult | TrackFailure]:

@@ -1,4 +1,4 @@
-"""The models the user can choose from: the shipped bundle and every bundle trained from the
+"""The models the user can choose from: the shipped bundles and every bundle trained from the
 settings, described from their manifests (nothing is loaded until a job classifies)."""
 
 from __future__ import annotations
@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from tagger.library import Library, use_model
-from tagger.paths import DEFAULT_BUNDLE
+from tagger.genres import Vocabulary
+from tagger.paths import DEFAULT_BUNDLE, SHIPPED_BUNDLES
 from trainer.bundle import MANIFEST, BundleError, read_manifest
 
 #: The split every figure is compared on: the fault-filtered GTZAN split (no artist on both sides),
@@ -55,12 +56,31 @@ class BundleInfo:
         return self.meta["id"]
 
     @property
+    def vocabulary(self) -> Vocabulary:
+        return Vocabulary.of(list(self.meta["labels"]), self.meta.get("vocabulary"))
+
+    @property
     def labels(self) -> list[str]:
-        return list(self.meta["labels"])
+        """The genres, as the classifier names them (a multi-label model's descriptors apart)."""
+        return self.vocabulary.genres
+
+    @property
+    def descriptors(self) -> list[str]:
+        return self.vocabulary.descriptors
+
+    @property
+    def threshold(self) -> float | None:
+        return self.vocabulary.threshold
 
     @property
     def shipped(self) -> bool:
+        """The default model (the catalogue records it without a path)."""
         return self.path.resolve() == DEFAULT_BUNDLE.resolve()
+
+    @property
+    def bundled(self) -> bool:
+        """One of the models shipped with the app."""
+        return any(self.path.resolve() == p.resolve() for p in SHIPPED_BUNDLES.values())
 
     @property
     def window_length_s(self) -> float:
@@ -106,12 +126,17 @@ class BundleInfo:
         score = f": {figure.short()}" if figure else ": no test figure"
         note = " (not comparable)" if figure and self.comparability() else ""
         created = str(self.meta.get("created_at", ""))[:10]
-        return f"{'Shipped model: ' if self.shipped else ''}{self.meta['method']}{score}{note} ({created})"
+        kind = "Shipped model: " if self.shipped else "Shipped: " if self.bundled else ""
+        if self.threshold is not None:  # a multi-label tagger: no accuracy over a closed set of genres
+            return f"{kind}{self.meta['method']}: {len(self.labels)} genres, multi-label ({created})"
+        return f"{kind}{self.meta['method']}{score}{note} ({created})"
 
     def description(self) -> str:
         figure = self.figure()
         lines = [f"Method: {self.meta['method']}; input: {self.meta['pipeline']['name']}",
                  f"Genres ({len(self.labels)}): {', '.join(self.labels)}",
+                 *([f"Also shown, never written ({len(self.descriptors)}): {', '.join(self.descriptors)}",
+                    f"A track's genres: those scoring {self.threshold:.0%} or more"] if self.threshold is not None else []),
                  f"Trained on: {self.meta.get('training_data') or 'not recorded'}"]
         if figure is not None:
             lines.append(f"Test accuracy {figure.short()}")

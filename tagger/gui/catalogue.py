@@ -237,6 +237,8 @@ class TrackDetail:
     window_starts_s: list[float] = field(default_factory=list)
     window_probs: list[list[float]] = field(default_factory=list)  # per window, in ``labels`` order
     padded: bool = False
+    descriptors: list[tuple[str, float]] = field(default_factory=list)  # most probable first; never written
+    threshold: float | None = None  # a multi-label model's genre threshold
 
 
 def track_detail(lib: Library, track_id: int) -> TrackDetail | None:
@@ -253,4 +255,5 @@ def track_detail(lib: Library, track_id: int) -> TrackDetail | None:
         windows = list(session.scalars(select(WindowPrediction).where(WindowPrediction.prediction_id == prediction.id)
                                        .order_by(WindowPrediction.start_s)))
         return TrackDetail(found, track.duration_s, track.format, list(model.labels), prediction.ranked(),
-                           [w.start_s for w in windows], [list(w.probs) for w in windows], prediction.padded)
+                           [w.start_s for w in windows], [list(w.probs) for w in windows], prediction.padded,
+                           prediction.ranked_descriptors(), model.threshold)

@@ -106,7 +106,7 @@ class TrackDetailPanel(QWidget):
         facts = QFormLayout()
         self.facts: dict[str, QLabel] = {}
         for key, text in (("file", "File"), ("current", "Genre in file"), ("predicted", "Predicted"),
-                          ("accepted", "Accepted"), ("status", "Status")):
+                          ("heard", "Also heard"), ("accepted", "Accepted"), ("status", "Status")):
             label = QLabel()
             label.setWordWrap(True)
             label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -165,6 +165,8 @@ class TrackDetailPanel(QWidget):
         self.facts["file"].setText(f"{row.path} ({detail.format or '?'}{length})")
         self.facts["current"].setText("; ".join(row.genres) or "(none)")
         self.facts["predicted"].setText(" · ".join(f"{g} {p:.0%}" for g, p in detail.ranked[:3]) or "(not classified)")
+        # descriptors (eras, moods, voices) are shown apart from the genres: they are never written
+        self.facts["heard"].setText(" · ".join(f"{d} {p:.0%}" for d, p in detail.descriptors[:4]) or "(nothing)")
         self.facts["accepted"].setText("; ".join(row.confirmed or []) or "(not yet)")
         state = row.review_state if not row.error else f"{row.review_state}: {row.error}"
         self.facts["status"].setText(state + (" (shorter than one window, padded)" if detail.padded else ""))
@@ -202,6 +204,8 @@ class TrackDetailPanel(QWidget):
         centres = [(a + b) / 2 for a, b in spans]
         for genre in top3:
             lines.plot(centres, probs[:, detail.labels.index(genre)] * 100, marker="o", color=colours[genre])
+        if detail.threshold is not None:  # a multi-label model: genres above this line count
+            lines.axhline(detail.threshold * 100, color="grey", linestyle=":", linewidth=1)
         lines.set_ylim(0, 100)
         lines.set_xlim(spans[0][0], spans[-1][1])
         lines.set_ylabel("%")

@@ -38,7 +38,7 @@ class Option:
 
 OPTIONS: tuple[Option, ...] = (
     Option("folders", "Music folders", list, [], "Folders the library shows and scans."),
-    Option("model", "Model bundle", str, "", "A trained bundle folder or zip; empty: the shipped model."),
+    Option("model", "Model bundle", str, "", "A trained bundle folder or zip; empty: the shipped default, the MSD genre tagger."),
     Option("library", "Library file", str, "",
            "The catalogue database; empty: library.db in the user data folder.", section="Library"),
     Option("device", "Device", str, "auto", "Where the model runs.", section="Analysis",

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 
 from tagger.gui.bundles import BundleInfo, bundle_info, trained_bundles
 from tagger.gui.settings import OPTIONS, Option, Settings
-from tagger.paths import DEFAULT_BUNDLE
+from tagger.paths import DEFAULT_BUNDLE, SHIPPED_BUNDLES
 from trainer.bundle import BundleError
 
 
@@ -94,14 +94,17 @@ class SettingsPage(QScrollArea):
         return box
 
     def refresh_models(self) -> None:
-        """List the shipped model, trained bundles and the chosen one; describe the active one."""
+        """List the shipped models (the default first), trained bundles and the chosen one; describe
+        the active one."""
         current = self.settings.bundle_path
         choices: list[tuple[str, Path]] = []
-        for info in [self._describe(DEFAULT_BUNDLE)] + trained_bundles(self.settings.models_dir):
+        shipped = [DEFAULT_BUNDLE] + [p for p in SHIPPED_BUNDLES.values() if p != DEFAULT_BUNDLE]
+        for path, info in [(p, self._describe(p)) for p in shipped] + [(b.path, b) for b in
+                                                                      trained_bundles(self.settings.models_dir)]:
             if isinstance(info, BundleInfo):
                 choices.append((info.title(), info.path))
             else:
-                choices.append((f"Shipped model (missing: {info})", DEFAULT_BUNDLE))
+                choices.append((f"Shipped model (missing: {info})", path))
         if all(path.resolve() != current.resolve() for _, path in choices):
             active = self._describe(current)
             choices.append((active.title() if isinstance(active, BundleInfo) else f"{current} (unusable)", current))

@@ -28,7 +28,7 @@ class ClassifierLike(Protocol):
     failures (``path, reason``)."""
 
     bundle_id: str
-    labels: list[str]
+    labels: list[str]  # genres; a multi-label model also has ``descriptors`` and a ``threshold``
 
     def classify_paths(self, paths: list, workers: int | None) -> Iterator: ...
 
@@ -48,7 +48,9 @@ def use_model(session: Session, classifier: ClassifierLike, source: str | None) 
     """Record the classifier's bundle (once) and make it the active model."""
     model = session.scalar(select(Model).where(Model.bundle_id == classifier.bundle_id))
     if model is None:
-        model = Model(bundle_id=classifier.bundle_id, labels=list(classifier.labels), source=source)
+        model = Model(bundle_id=classifier.bundle_id, labels=list(classifier.labels), source=source,
+                      descriptors=list(getattr(classifier, "descriptors", [])),
+                      threshold=getattr(classifier, "threshold", None))
         session.add(model)
     session.execute(update(Model).where(Model.bundle_id != classifier.bundle_id).values(active=False))
     model.active, model.last_used_at = True, utcnow()
@@ -85,7 +87,8 @@ def _prediction(track_id: int, model: Model, result: Any) -> Prediction:
     best = int(probs.argmax())
     return Prediction(
         track_id=track_id, model_id=model.id, genre=model.labels[best], confidence=float(probs[best]),
-        probs=probs.tolist(), n_windows=int(result.n_windows), padded=bool(result.padded),
+        probs=probs.tolist(), descriptor_probs=np.asarray(getattr(result, "descriptor_probs", []), dtype=np.float64).tolist(),
+        n_windows=int(result.n_windows), padded=bool(result.padded),
         audio_fraction=float(result.audio_fraction), truncated=bool(result.truncated),
         windows=[WindowPrediction(start_s=float(s), probs=np.asarray(p, dtype=np.float64).tolist())
                  for s, p in zip(result.window_starts_s, result.window_probs)],

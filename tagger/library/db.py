@@ -26,9 +26,17 @@ def _add_prediction_flags(conn: Connection) -> None:
     conn.exec_driver_sql("ALTER TABLE predictions ADD COLUMN truncated BOOLEAN NOT NULL DEFAULT 0")
 
 
-SCHEMA_VERSION = 2
+def _add_descriptors(conn: Connection) -> None:
+    """Version 3: a multi-label model's descriptors and genre threshold, and each prediction's
+    descriptor scores (empty for the distributions earlier versions stored)."""
+    conn.exec_driver_sql("ALTER TABLE models ADD COLUMN descriptors JSON NOT NULL DEFAULT '[]'")
+    conn.exec_driver_sql("ALTER TABLE models ADD COLUMN threshold FLOAT")
+    conn.exec_driver_sql("ALTER TABLE predictions ADD COLUMN descriptor_probs JSON NOT NULL DEFAULT '[]'")
+
+
+SCHEMA_VERSION = 3
 #: ``MIGRATIONS[n]`` upgrades a version-``n`` database to version ``n + 1``.
-MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _add_prediction_flags}
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _add_prediction_flags, 2: _add_descriptors}
 #: How long a job waits for another program's write to the catalogue before giving up.
 BUSY_TIMEOUT_MS = 10_000
 

@@ -106,7 +106,10 @@ class Model(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     bundle_id: Mapped[str] = mapped_column(unique=True)
-    labels: Mapped[list[Any]]
+    labels: Mapped[list[Any]]  # the genres it tells apart, in the order of a prediction's ``probs``
+    #: a multi-label model's descriptors (eras, moods, voices): shown, never written as a genre
+    descriptors: Mapped[list[Any]] = mapped_column(default=list)
+    threshold: Mapped[float | None]  # a multi-label model's genre threshold; None for a distribution
     source: Mapped[str | None]  # the bundle path; None for the shipped default
     active: Mapped[bool] = mapped_column(default=False)
     added_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -125,6 +128,7 @@ class Prediction(Base):
     genre: Mapped[str]
     confidence: Mapped[float]
     probs: Mapped[list[Any]]
+    descriptor_probs: Mapped[list[Any]] = mapped_column(default=list)  # in the model's ``descriptors`` order
     n_windows: Mapped[int]
     padded: Mapped[bool]  # some analysed window was zero-padded: the track is shorter than one window
     #: share of the analysed samples that are real audio (below 1 when padded)
@@ -137,8 +141,11 @@ class Prediction(Base):
     windows: Mapped[list[WindowPrediction]] = relationship(cascade="all, delete-orphan")
 
     def ranked(self) -> list[tuple[str, float]]:
-        """(label, probability) pairs, most probable first."""
+        """(genre, probability) pairs, most probable first: genres only, never descriptors."""
         return sorted(zip(self.model.labels, self.probs), key=lambda pair: -pair[1])
+
+    def ranked_descriptors(self) -> list[tuple[str, float]]:
+        return sorted(zip(self.model.descriptors, self.descriptor_probs), key=lambda pair: -pair[1])
 
 
 class WindowPrediction(Base):

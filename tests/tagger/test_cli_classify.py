@@ -8,7 +8,7 @@ import pytest
 
 from tagger.cli import main
 from tagger.engine import Classifier, TrackFailure, TrackResult
-from tagger.paths import DEFAULT_BUNDLE
+from tagger.paths import DEFAULT_BUNDLE, RESOURCES, SHIPPED_BUNDLES
 from trainer import bundle
 from trainer.data.feature_table import load_csv
 from trainer.data.splits import song_id
@@ -16,6 +16,8 @@ from trainer.features import make
 from trainer.methods import create
 from trainer.methods.base import Arrays
 from tests.support import gtzan_dir, tone, write_audio
+
+XGBOOST = SHIPPED_BUNDLES["gtzan10-xgboost"]
 
 
 @pytest.fixture(scope="module")
@@ -126,8 +128,8 @@ def test_a_missing_model_is_a_clear_error(tmp_path, capsys):
     assert "model bundle not found" in capsys.readouterr().err
 
 
-def test_the_shipped_default_model_loads_and_is_documented():
-    classifier = Classifier.load(device="cpu")
+def test_the_shipped_xgboost_model_loads_and_is_documented():
+    classifier = Classifier.load(XGBOOST, device="cpu")
     meta = classifier.bundle.meta
     assert classifier.labels == ["blues", "classical", "country", "disco", "hiphop",
                                  "jazz", "metal", "pop", "reggae", "rock"]
@@ -136,5 +138,15 @@ def test_the_shipped_default_model_loads_and_is_documented():
     usable = set(load_csv(gtzan_dir() / "features_30_sec.csv").usable()[0].songs)
     listed = (gtzan_dir() / "splits" / "test_filtered.txt").read_text().split()
     assert meta["metrics"]["filtered_test"]["n_test"] == sum(song_id(e) in usable for e in listed)
-    card = (DEFAULT_BUNDLE / "MODEL_CARD.md").read_text()
+    card = (XGBOOST / "MODEL_CARD.md").read_text()
     assert "filtered" in card and "10-fold" in card and "Limits" in card
+
+
+def test_the_default_model_is_the_msd_genre_tagger_the_app_loads(tmp_path):
+    """The README's measured choice: the file the app and ``classify`` load without ``--model``."""
+    from tagger.gui.settings import Settings
+
+    assert DEFAULT_BUNDLE == RESOURCES / "musicnn-msd"
+    want = json.loads((RESOURCES / "musicnn-msd" / "bundle.json").read_text())["id"]
+    assert Classifier.load(device="cpu").bundle_id == want
+    assert Settings(tmp_path / "settings.json").bundle_path == DEFAULT_BUNDLE

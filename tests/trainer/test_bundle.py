@@ -235,3 +235,16 @@ def test_a_zip_that_would_unpack_beyond_any_bundle_is_refused_before_unpacking(t
         bundle.load(archive)
     assert archive.stat().st_size < 1 << 20
     assert set(Path(tempfile.gettempdir()).glob("genre-bundle-*")) == unpacked_before
+
+
+def test_a_vocabulary_is_checked_at_export_and_read_back(tmp_path, table):
+    method = trained("knn", table)
+    genres = {label: label.title() for label in table.labels if label != "disco"}
+    vocabulary = {"threshold": 0.3, "genres": genres, "descriptors": {"disco": "danceable"}}
+    folder = bundle.export(tmp_path / "b", method, make("gtzan-csv"), metrics={}, training_data="x",
+                           vocabulary=vocabulary)
+    assert bundle.load(folder).meta["vocabulary"] == vocabulary
+    with pytest.raises(bundle.BundleError, match="every label once"):
+        bundle.export(tmp_path / "c", method, make("gtzan-csv"), metrics={}, training_data="x",
+                      vocabulary={"threshold": 0.3, "genres": genres, "descriptors": {}})
+    assert not (tmp_path / "c").exists()

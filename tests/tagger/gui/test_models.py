@@ -7,17 +7,20 @@ from __future__ import annotations
 import json
 
 from tagger.gui.bundles import bundle_info
-from tagger.paths import DEFAULT_BUNDLE
+from tagger.paths import SHIPPED_BUNDLES
 from tests.support import gtzan_dir
 
 
+XGBOOST = SHIPPED_BUNDLES["gtzan10-xgboost"]
+
+
 def test_the_shipped_models_figure_comes_from_its_manifest():
-    meta = json.loads((DEFAULT_BUNDLE / "bundle.json").read_text())
+    meta = json.loads((XGBOOST / "bundle.json").read_text())
     held_out = meta["metrics"]["filtered_test"]
-    figure = bundle_info(DEFAULT_BUNDLE).figure()
+    figure = bundle_info(XGBOOST).figure()
     assert (figure.accuracy, figure.n_test, figure.split) == (held_out["accuracy"], held_out["n_test"], "filtered")
     assert figure.trained_on == meta["training_data"]
-    assert bundle_info(DEFAULT_BUNDLE).comparability() is None
+    assert bundle_info(XGBOOST).comparability() is None
 
 
 def _random_split_bundle(models_dir):
@@ -41,11 +44,13 @@ def test_the_picker_shows_every_figure_and_flags_the_ones_not_comparable(qtbot, 
     page = window.settings_page
     page.refresh_models()
     titles = [page.model_choice.itemText(i) for i in range(page.model_choice.count())]
-    shipped = bundle_info(DEFAULT_BUNDLE).figure()
-    assert titles[0].startswith(f"Shipped model: xgboost-tuned: {shipped.accuracy:.1%} on {shipped.n_test} test "
+    shipped = bundle_info(XGBOOST).figure()
+    assert titles[0].startswith("Shipped model: musicnn-msd: 29 genres, multi-label (")  # the default
+    assert titles[1].startswith("Shipped: logreg-musicnn: ")
+    assert titles[2].startswith(f"Shipped: xgboost-tuned: {shipped.accuracy:.1%} on {shipped.n_test} test "
                                 "songs, filtered split (")
-    assert titles[1].startswith("knn: 81.0% on 200 test songs, random-80-20 split (not comparable) (")
-    assert titles[2].startswith("knn: 64.0% on 200 test songs, unrecorded split (not comparable)")  # the test's model
+    assert titles[3].startswith("knn: 81.0% on 200 test songs, random-80-20 split (not comparable) (")
+    assert titles[4].startswith("knn: 64.0% on 200 test songs, unrecorded split (not comparable)")  # the test's model
     page.set_model(folder)
     text = page.model_text.text()
     assert "Trained on: GTZAN CSV: 800 training songs of split random-80-20" in text

@@ -10,6 +10,7 @@ from sqlalchemy import event, func, select, text
 from sqlalchemy.exc import OperationalError
 
 import tagger.library.db as db
+from tagger.library.models import Model
 from tagger.gui.catalogue import accept_predictions, rows
 from tagger.library import (
     SCHEMA_VERSION,
@@ -70,6 +71,7 @@ def test_a_version_1_catalogue_gains_the_prediction_flags(tmp_path):
     with sqlite3.connect(path) as conn:  # the version-1 layout: no audio_fraction, no truncated
         conn.execute("ALTER TABLE predictions DROP COLUMN audio_fraction")
         conn.execute("ALTER TABLE predictions DROP COLUMN truncated")
+        _drop_version_3_columns(conn)
         conn.execute("PRAGMA user_version=1")
     conn.close()
     with open_library(path) as lib, lib.engine.connect() as conn:
@@ -125,3 +127,24 @@ def test_selections_beyond_sqlites_bound_parameter_cap(tmp_path):
         # the files do not exist: a dry run finds all 1,500 selected tracks and reports each unreadable
         assert len(write_library(lib, dry_run=True, track_ids=ids.values()).failed) == 1500
         assert undo(lib, track_ids=ids.values()).changes == []  # nothing written, nothing to revert
+
+
+def _drop_version_3_columns(conn: sqlite3.Connection) -> None:
+    conn.execute("ALTER TABLE models DROP COLUMN descriptors")
+    conn.execute("ALTER TABLE models DROP COLUMN threshold")
+    conn.execute("ALTER TABLE predictions DROP COLUMN descriptor_probs")
+
+
+def test_a_version_2_catalogue_gains_descriptors_and_keeps_its_predictions(tmp_path):
+    path = tmp_path / "lib.db"
+    open_library(path).close()
+    with sqlite3.connect(path) as conn:  # the version-2 layout, with a model that predicted a track
+        _drop_version_3_columns(conn)
+        conn.execute("INSERT INTO models (bundle_id, labels, active, added_at, last_used_at) "
+                     "VALUES ('m', '[\"rock\", \"jazz\"]', 1, '2026-01-01', '2026-01-01')")
+        conn.execute("PRAGMA user_version=2")
+    conn.close()
+    with open_library(path) as lib, lib.session() as session:
+        model = session.scalar(select(Model))
+        assert (model.labels, model.descriptors, model.threshold) == (["rock", "jazz"], [], None)
+    assert lib.backup is not None and lib.backup.name.startswith("lib.db.v2-")

@@ -154,12 +154,13 @@ def test_median_filter_equals_scipy_reflect_mode(shape, dim):
 
 
 def test_the_default_model_predicts_the_same_genres_from_either_engine(torch_rows, librosa_rows):
-    """The tagger swaps the shipped model's librosa features for the torch engine: the predictions
+    """The tagger swaps the xgboost model's librosa features for the torch engine: the predictions
     on the real clips must agree on at least 97% of windows (one 30-s window per clip)."""
     from tagger.engine import Classifier
+    from tagger.paths import SHIPPED_BUNDLES
 
-    exact = Classifier.load(device="cpu", exact_features=True)
-    fast = Classifier.load(device="cpu")
+    exact = Classifier.load(SHIPPED_BUNDLES["gtzan10-xgboost"], device="cpu", exact_features=True)
+    fast = Classifier.load(SHIPPED_BUNDLES["gtzan10-xgboost"], device="cpu")
     assert exact.features == {"name": "gtzan-csv", "params": {"engine": "librosa"}}  # as trained
     assert fast.features == {"name": "gtzan-csv", "params": {"engine": "torch"}}  # as the tagger runs it
     songs = sorted(librosa_rows)

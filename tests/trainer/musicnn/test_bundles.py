@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from tagger.cli import main
+from tagger.genres import Vocabulary
 from trainer.methods.pretrained import MethodUnavailable
 from tests.trainer.musicnn.conftest import BUNDLES, clip_path
 
@@ -43,17 +44,21 @@ def test_embeddings_are_reachable_per_patch(taggers, decoded):
 
 
 def test_cli_classifies_an_excerpt_as_the_original_does(references, capsys):
-    """A 2-3 s excerpt: the tagger pads it to a window, the pipeline repeat-pads its one patch."""
+    """A 2-3 s excerpt: the tagger pads it to a window, the pipeline repeat-pads its one patch; its genres
+    and descriptors are the original's tags under the bundle's vocabulary."""
     name = "excerpts/hiphop.00001"
     code = main(["classify", str(clip_path(name)), "--model", str(BUNDLES["msd"]), "--json", "--top", "5",
                  "--workers", "0", "--device", "cpu"])
     out = json.loads(capsys.readouterr().out)
     assert code == 0 and out["failures"] == []
-    want = references[f"msd/{name}/probs"][0]
-    top = out["tracks"][0]["top"]
-    labels = json.loads((BUNDLES["msd"] / "bundle.json").read_text())["labels"]
-    assert [t["genre"] for t in top] == [labels[i] for i in np.argsort(-want)[:5]]
-    assert all(abs(t["p"] - want[labels.index(t["genre"])]) < 1e-3 for t in top)
+    meta = json.loads((BUNDLES["msd"] / "bundle.json").read_text())
+    vocabulary = Vocabulary.of(meta["labels"], meta["vocabulary"])
+    genres, descriptors = vocabulary.split(references[f"msd/{name}/probs"][0])
+    top, heard = out["tracks"][0]["top"], out["tracks"][0]["descriptors"]
+    assert [t["genre"] for t in top] == [vocabulary.genres[i] for i in np.argsort(-genres)[:5]]
+    assert all(abs(t["p"] - genres[vocabulary.genres.index(t["genre"])]) < 1e-3 for t in top)
+    assert [d["descriptor"] for d in heard] == [vocabulary.descriptors[i] for i in np.argsort(-descriptors)[:5]]
+    assert all(abs(d["p"] - descriptors[vocabulary.descriptors.index(d["descriptor"])]) < 1e-3 for d in heard)
 
 
 def test_cli_classifies_a_real_clip(capsys):
