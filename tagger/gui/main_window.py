@@ -410,7 +410,11 @@ class MainWindow(QMainWindow):
         try:
             self.model.refresh()
         except Exception as exc:
-            self.messages.show_message(f"The library cannot be read: {describe_error(exc)}", "error")
+            problem = f"The library cannot be read: {describe_error(exc)}"
+            if self.messages.level == "warning" and self.messages.isVisible():
+                # keep the warning that led here (e.g. a write stopped because the catalogue vanished)
+                problem = f"{self.messages.text.text()} {problem}"
+            self.messages.show_message(problem, "error", self.messages.details, self.messages.details_title)
             return
         took_ms = (time.perf_counter() - started) * 1000
         self.live.setInterval(max(LIVE_REFRESH_MS, int(took_ms * LIVE_REFRESH_SHARE)))

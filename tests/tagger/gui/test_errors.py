@@ -107,7 +107,8 @@ def test_a_write_whose_catalogue_vanishes_promises_no_undo(qtbot, window, music,
     window.write(window.settings.write_policy(min_confidence=0.0), "accepted")
     wait_idle(qtbot, window)
     text = window.messages.text.text()
-    assert window.messages.level == "warning"
+    # the table's refresh may then find the catalogue gone too; the write's message stays first
+    assert window.messages.level in ("warning", "error"), text
     assert text.startswith("Writing stopped:") and "1 file had been written" in text
     assert "Undo cannot put the old genres back" in text and "puts the old genres back." not in text
     tracks = [p for p in music.rglob("*") if p.suffix in (".flac", ".ogg", ".mp3", ".wav") and p.name != "broken.mp3"]
