@@ -328,6 +328,8 @@ def _config_overrides(config: dict[str, Any], prefix: str = "") -> dict[str, Any
 
 
 def _create_method(meta: dict[str, Any], device: str) -> Method:
+    """The manifest's method with its settings, each checked against the method's own defaults
+    (name and kind), so a tampered setting fails here instead of inside the model."""
     overrides = _config_overrides(meta["config"])
     for key in ("train.device", "device"):  # torch methods keep it in their training config or at the top
         if key in overrides:
