@@ -57,6 +57,26 @@ class Vocabulary:
             self._pool(probs, self.descriptor_index, len(self.descriptors))
 
 
+class NamedOutputs:
+    """A model's outputs as the catalogue records them (``use_model`` takes a loaded classifier or a
+    settings' bundle description alike): derived from the subclass's ``vocabulary``."""
+
+    vocabulary: Vocabulary
+
+    @property
+    def labels(self) -> list[str]:
+        """The genres the model tells apart (display names; descriptors are apart)."""
+        return self.vocabulary.genres
+
+    @property
+    def descriptors(self) -> list[str]:
+        return self.vocabulary.descriptors
+
+    @property
+    def threshold(self) -> float | None:
+        return self.vocabulary.threshold
+
+
 def pick(ranked: list[tuple[str, float]], threshold: float | None, max_genres: int = DEFAULT_MAX_GENRES) -> list[str]:
     """A track's genres from its ``(genre, score)`` pairs, most probable first: those at or above
     ``threshold`` (a multi-label model's), at most ``max_genres``; a distribution's top genre alone."""

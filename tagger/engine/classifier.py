@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from tagger.audio import DEFAULT_MAX_WINDOWS, UnreadableAudio, WindowSpec, decode_windows
-from tagger.genres import DEFAULT_MAX_GENRES, Vocabulary, pick
+from tagger.genres import DEFAULT_MAX_GENRES, NamedOutputs, Vocabulary, pick
 from tagger.paths import DEFAULT_BUNDLE
 
 
@@ -142,7 +142,7 @@ def _start_worker(parent: int) -> None:
     torch.set_num_threads(1)
 
 
-class Classifier:
+class Classifier(NamedOutputs):
     """A loaded model bundle plus the windowing rule used to feed it."""
 
     def __init__(self, bundle, window: WindowSpec, device: str = "cpu", pipeline=None) -> None:
@@ -179,19 +179,6 @@ class Classifier:
     @property
     def bundle_id(self) -> str:
         return self.bundle.id
-
-    @property
-    def labels(self) -> list[str]:
-        """The genres the model tells apart (display names; descriptors are apart)."""
-        return self.vocabulary.genres
-
-    @property
-    def descriptors(self) -> list[str]:
-        return self.vocabulary.descriptors
-
-    @property
-    def threshold(self) -> float | None:
-        return self.vocabulary.threshold
 
     @property
     def sample_rate(self) -> int:

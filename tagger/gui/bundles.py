@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from tagger.library import Library, use_model
-from tagger.genres import Vocabulary
+from tagger.genres import NamedOutputs, Vocabulary
 from tagger.paths import DEFAULT_BUNDLE, SHIPPED_BUNDLES
 from trainer.bundle import MANIFEST, BundleError, read_manifest
 
@@ -44,7 +44,7 @@ def _split_name(split: Any) -> str:
 
 
 @dataclass(frozen=True)
-class BundleInfo:
+class BundleInfo(NamedOutputs):
     """A bundle's manifest, as the settings show it. ``bundle_id`` and ``labels`` are what the
     catalogue records about a model (``use_model`` takes this in place of a loaded classifier)."""
 
@@ -58,19 +58,6 @@ class BundleInfo:
     @property
     def vocabulary(self) -> Vocabulary:
         return Vocabulary.of(list(self.meta["labels"]), self.meta.get("vocabulary"))
-
-    @property
-    def labels(self) -> list[str]:
-        """The genres, as the classifier names them (a multi-label model's descriptors apart)."""
-        return self.vocabulary.genres
-
-    @property
-    def descriptors(self) -> list[str]:
-        return self.vocabulary.descriptors
-
-    @property
-    def threshold(self) -> float | None:
-        return self.vocabulary.threshold
 
     @property
     def shipped(self) -> bool:
