@@ -4,8 +4,8 @@ The bundle is loaded once per run. Workers decode, cut windows and, on the CPU, 
 bundle's features too (that is where the cost is); on a GPU they only decode, and the main process
 computes features and runs the model on batches of up to ``BATCH_WINDOWS`` windows gathered across
 tracks; a batch is finished early whenever the next track is not ready yet, so no finished track
-waits for others (the window fills its rows as tracks finish). Results come back in input order while at most ``2 x workers`` tracks are in flight, and
-each track is decoded a block at a time keeping only the windows it is judged on (at most
+waits for others (the window fills its rows as tracks finish). Results come back in input order
+while at most ``2 x workers`` tracks are in flight, and each track is decoded a block at a time keeping only the windows it is judged on (at most
 ``WindowSpec.max_windows``), so memory stays bounded however large the library or long the track.
 Workers end with the process that started them, even when it is killed outright.
 
