@@ -29,9 +29,9 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from tagger.audio import UnreadableAudio, cut_windows, decode  # noqa: E402
-from tagger.paths import SHIPPED_BUNDLES  # noqa: E402
 from tests.support import gtzan_dir  # noqa: E402
+from trainer.runtime.audio import UnreadableAudio, cut_windows, decode  # noqa: E402
+from trainer.runtime.resources import SHIPPED_BUNDLES  # noqa: E402
 
 SAMPLE_RATE = 22050
 
@@ -80,8 +80,8 @@ def main() -> None:
 
     import torch
 
-    from trainer.features.gtzan_csv import librosa_features
-    from trainer.features.gtzan_torch import torch_features
+    from trainer.runtime.features.gtzan_csv import librosa_features
+    from trainer.runtime.features.gtzan_torch import torch_features
 
     windows, skipped = real_windows()
     if args.noise:

@@ -24,7 +24,14 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from scripts.benchmark_support import TreeMemory  # noqa: E402
-from tagger.library import WritePolicy, classify_library, open_library, scan, undo, write_library  # noqa: E402
+from tagger.library import (  # noqa: E402
+    WritePolicy,
+    classify_library,
+    open_library,
+    scan,
+    undo,
+    write_library,
+)
 from tests.support import FORMATS, tone, write_audio  # noqa: E402
 
 DISTINCT_PER_FORMAT = 6

@@ -30,10 +30,10 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from tagger.audio import AUDIO_EXTENSIONS, UnreadableAudio, cut_windows, decode  # noqa: E402
 from scripts.benchmark_support import TreeMemory  # noqa: E402
 from tagger.engine import Classifier, TrackFailure  # noqa: E402
 from tests.support import gtzan_dir  # noqa: E402
+from trainer.runtime.audio import AUDIO_EXTENSIONS, UnreadableAudio, cut_windows, decode  # noqa: E402
 
 ENGINES = {"librosa": ("cpu", True), "torch-cpu": ("cpu", False), "torch-cuda": ("cuda", False),
            "musicnn-cpu": ("cpu", False), "musicnn-cuda": ("cuda", False)}

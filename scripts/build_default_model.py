@@ -17,15 +17,15 @@ from pathlib import Path
 
 import numpy as np
 
-from tagger.paths import SHIPPED_BUNDLES
 from trainer import bundle
 from trainer.data.feature_table import load_csv
 from trainer.data.splits import Split, filtered_split, kfold_splits
 from trainer.evaluate import spread
-from trainer.features import make
 from trainer.methods import create
 from trainer.methods.base import Arrays
 from trainer.run import run_method
+from trainer.runtime.features import make
+from trainer.runtime.resources import SHIPPED_BUNDLES
 
 CANDIDATES = ("xgboost", "xgboost-tuned", "rf", "feature-nn")
 # `length` is the clip file's sample count: it says which batch of GTZAN files a clip came from

@@ -23,16 +23,20 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from tagger.audio import WindowSpec, cut_windows, decode
 from trainer import bundle
 from trainer.data.audio import unreadable_reason
+from trainer.data.feature_cache import file_digest
 from trainer.data.splits import filtered_split, inner_validation, random_split
 from trainer.evaluate import classification_metrics, spread
-from trainer.features import make
-from trainer.features.cache import file_digest
-from trainer.features.embeddings import MUSICNN_OUTPUTS, MUSICNN_RATE, MusicnnPatches
 from trainer.methods import create
 from trainer.methods.base import Arrays
+from trainer.runtime.audio import WindowSpec, cut_windows, decode
+from trainer.runtime.features import make
+from trainer.runtime.features.embeddings import (
+    MUSICNN_OUTPUTS,
+    MUSICNN_RATE,
+    MusicnnPatches,
+)
 
 HEADS = ("rf-mean-musicnn", "bigru-attn-musicnn", "bilstm-attn-musicnn", "probe-musicnn", "logreg-musicnn",
          "mlp-musicnn")

@@ -8,7 +8,7 @@ calls itself inside that environment (``--tf-side``) to dump every checkpoint va
 the package's own graph (``musicnn.models.define_model``) on the test audio; everything else runs
 here, with the project's code.
 
-The references are made from the audio the app decodes (``tagger.audio.decode`` at 16 kHz, up to
+The references are made from the audio the app decodes (``trainer.runtime.audio.decode`` at 16 kHz, up to
 the last non-zero sample) and a float32 mel computed with librosa as the package does, but without
 its cast to float16 before the log (which overflows to infinity on loud music); audio shorter than
 one patch is repeat-padded frame by frame as in the models' training.
@@ -166,7 +166,7 @@ def torch_timing(work: Path, batch: int = 64, rounds: int = 3) -> None:
     import torch
 
     from trainer import bundle
-    from trainer.features.musicnn import MusicnnMel
+    from trainer.runtime.features.musicnn import MusicnnMel
 
     samples = next(iter(np.load(work / "audio.npz").values()))[None, : 30 * 16000]
     pipeline = MusicnnMel()
@@ -250,8 +250,8 @@ def clip_name(path: Path) -> str:
 
 
 def decode_clips(paths: list[Path]) -> dict[str, np.ndarray]:
-    from tagger.audio import decode
-    from trainer.features.musicnn import SAMPLE_RATE, audio_length
+    from trainer.runtime.audio import decode
+    from trainer.runtime.features.musicnn import SAMPLE_RATE, audio_length
 
     audio = {}
     for path in paths:
@@ -305,8 +305,8 @@ def export_bundles(work: Path, resources: Path) -> None:
     import shutil
 
     from trainer import bundle
-    from trainer.features import make
     from trainer.methods import create
+    from trainer.runtime.features import make
 
     for source in SOURCES:
         labels = json.loads((work / f"labels-{source}.json").read_text())
@@ -351,9 +351,9 @@ def policy_cost(data: Path, subsets: tuple[int, ...] = (1, 2, 3, 5)) -> None:
     """The accuracy cost of classifying only some patches of each 30-s window: on the 30 real
     clips (10 patches each; the excerpts have one, so the policy does not touch them), how often
     the window's top tag, and its top 5, agree with those over all patches."""
-    from tagger.audio import decode
     from trainer import bundle
-    from trainer.features.musicnn import MusicnnMel
+    from trainer.runtime.audio import decode
+    from trainer.runtime.features.musicnn import MusicnnMel
 
     real = [p for p in clips(data) if p.parents[1].name == "genres_original"]
     windows = np.stack([decode(p, 16000).samples[: 30 * 16000] for p in real])

@@ -23,9 +23,9 @@ import numpy as np
 
 from tagger.engine import Classifier, TrackResult
 from tagger.genres import pick
-from tagger.paths import RESOURCES
 from trainer.data.audio import unreadable_reason
 from trainer.data.splits import random_split
+from trainer.runtime.resources import RESOURCES
 
 GTZAN = Path(__file__).resolve().parents[2] / "shared" / "data" / "gtzan"
 #: GTZAN label -> the MSD display genres that count as agreeing with it (the first is its own name)

@@ -14,8 +14,8 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from tagger.audio import AUDIO_EXTENSIONS, DEFAULT_MAX_WINDOWS, WindowSpec
 from tagger.genres import DEFAULT_MAX_GENRES
+from trainer.runtime.audio import AUDIO_EXTENSIONS, DEFAULT_MAX_WINDOWS, WindowSpec
 
 
 def iter_audio_files(paths: list[Path]) -> Iterator[Path]:
@@ -98,7 +98,6 @@ def print_list(title: str, items: list[tuple[str, str]]) -> None:
 def load_classifier(args: argparse.Namespace):
     """The model bundle named by ``--model`` (or the shipped default); None after printing why not."""
     from tagger.engine import Classifier
-
     from trainer.bundle import BundleError
     from trainer.methods.pretrained import MethodUnavailable
 
@@ -262,7 +261,14 @@ def cmd_undo(args: argparse.Namespace) -> int:
 
 
 def cmd_profile(args: argparse.Namespace) -> int:
-    from tagger.profile import compute_profile, draw_chart, history, render_text, save_snapshot, to_json
+    from tagger.profile import (
+        compute_profile,
+        draw_chart,
+        history,
+        render_text,
+        save_snapshot,
+        to_json,
+    )
 
     with open_db(args) as lib:
         profile = compute_profile(lib, args.by)

@@ -1,4 +1,4 @@
-"""Where the app's files live: the shipped resources, and the user's data folder."""
+"""Where the user's files live: the data folder for the catalogue and settings."""
 
 from __future__ import annotations
 
@@ -7,13 +7,6 @@ from pathlib import Path
 from platformdirs import user_data_path
 
 APP_NAME = "genre-tagger"
-RESOURCES = Path(__file__).resolve().parents[1] / "resources"
-#: The models shipped with the app, in the order the settings offer them: the MusiCNN tagger
-#: trained on the Million Song Dataset's Last.fm tags (29 genres, multi-label), a head on its
-#: embeddings for GTZAN's 10 genres, and xgboost on GTZAN's hand-made features.
-SHIPPED_BUNDLES = {name: RESOURCES / name for name in ("musicnn-msd", "gtzan10-musicnn", "gtzan10-xgboost")}
-#: The model the app uses until the user picks another; the README's "The shipped model" says why.
-DEFAULT_BUNDLE = SHIPPED_BUNDLES["musicnn-msd"]
 
 
 def data_dir() -> Path:

@@ -12,7 +12,7 @@ from tests.support import gtzan_dir
 @pytest.fixture(scope="session")
 def real_clips() -> dict[str, np.ndarray]:
     """The readable real GTZAN clips in ../shared, decoded once: song id -> samples at 22050 Hz."""
-    from tagger.audio import decode
+    from trainer.runtime.audio import decode
 
     folder = gtzan_dir() / "genres_original"
     files = sorted(p for p in folder.rglob("*.wav") if p.name != "jazz.00054.wav")
@@ -25,7 +25,7 @@ def librosa_rows(real_clips) -> dict[str, np.ndarray]:
     """The reference (librosa) GTZAN features of every real clip, computed once per session."""
     from concurrent.futures import ProcessPoolExecutor
 
-    from trainer.features.gtzan_csv import librosa_features
+    from trainer.runtime.features.gtzan_csv import librosa_features
 
     with ProcessPoolExecutor(2) as pool:
         rows = list(pool.map(librosa_features, real_clips.values()))

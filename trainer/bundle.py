@@ -25,15 +25,14 @@ import numpy as np
 from safetensors import SafetensorError
 
 from trainer import __version__
-from trainer.features import FeaturePipeline
-from trainer.features import available as features_available
-from trainer.features import make as make_pipeline
-from trainer.features import pipeline_class
 from trainer.methods import UnknownMethod
 from trainer.methods import create as create_method
 from trainer.methods import get as method_spec
 from trainer.methods.base import Method
 from trainer.methods.pretrained import MethodUnavailable
+from trainer.runtime.features import FeaturePipeline, pipeline_class
+from trainer.runtime.features import available as features_available
+from trainer.runtime.features import make as make_pipeline
 
 FORMAT_VERSION = 1
 MANIFEST = "bundle.json"

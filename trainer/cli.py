@@ -12,7 +12,7 @@ from tqdm import tqdm
 
 from trainer.data.sources import DataError, build_split, open_dataset
 from trainer.data.splits import SPLIT_NAMES
-from trainer.features import make as make_pipeline
+from trainer.runtime.features import make as make_pipeline
 
 
 def parse_overrides(pairs: list[str]) -> dict[str, Any]:
@@ -73,7 +73,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_reproduce(args: argparse.Namespace) -> int:
-    from trainer.features.cache import default_cache_dir
+    from trainer.data.feature_cache import default_cache_dir
     from trainer.reproduce import Settings, reproduce, weight_keys
 
     weights = {}
@@ -129,8 +129,8 @@ def cmd_curve(args: argparse.Namespace) -> int:
 
 
 def cmd_plot(args: argparse.Namespace) -> int:
-    from tagger.audio import UnreadableAudio, decode
     from trainer.figures import clip_figures
+    from trainer.runtime.audio import UnreadableAudio, decode
 
     try:
         audio = decode(args.clip, args.sample_rate)

@@ -15,13 +15,13 @@ from typing import Any
 import numpy as np
 from sklearn.model_selection import train_test_split
 
-from tagger.audio import WindowSpec
 from trainer.data.splits import Split, inner_validation
 from trainer.evaluate import classification_metrics, spread
-from trainer.features import make as make_pipeline
 from trainer.methods import create, get
 from trainer.methods.base import Arrays, Hooks
 from trainer.run import seeded_overrides, song_probabilities
+from trainer.runtime.audio import WindowSpec
+from trainer.runtime.features import make as make_pipeline
 
 # Segment length where the method's pipeline does not name one (seconds).
 DEFAULT_SEGMENT_S = 3.0

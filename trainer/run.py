@@ -9,18 +9,18 @@ for audio folders). Test metrics are per song: a song's probabilities are the me
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
 
 from trainer.data.splits import Split, inner_validation
 from trainer.evaluate import classification_metrics
-from trainer.features import FeaturePipeline
-from trainer.features import make as make_pipeline
 from trainer.methods import create, get
 from trainer.methods.base import Arrays, Hooks, Method
+from trainer.runtime.features import FeaturePipeline
+from trainer.runtime.features import make as make_pipeline
 
 
 class SongSource(Protocol):

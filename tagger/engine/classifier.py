@@ -31,9 +31,14 @@ from pathlib import Path
 
 import numpy as np
 
-from tagger.audio import DEFAULT_MAX_WINDOWS, UnreadableAudio, WindowSpec, decode_windows
 from tagger.genres import DEFAULT_MAX_GENRES, NamedOutputs, Vocabulary, pick
-from tagger.paths import DEFAULT_BUNDLE
+from trainer.runtime.audio import (
+    DEFAULT_MAX_WINDOWS,
+    UnreadableAudio,
+    WindowSpec,
+    decode_windows,
+)
+from trainer.runtime.resources import DEFAULT_BUNDLE
 
 
 @dataclass(frozen=True)
@@ -104,7 +109,7 @@ def _prepare(path: Path, sample_rate: int, window: WindowSpec, pipeline: dict | 
     windows = decoded.windows
     inputs = windows.frames
     if pipeline is not None:
-        from trainer.features import make
+        from trainer.runtime.features import make
 
         key = repr(sorted(pipeline["params"].items())) + pipeline["name"]
         if key not in _worker_pipelines:

@@ -13,7 +13,8 @@ import sys
 from pathlib import Path
 from types import TracebackType
 
-from tagger.paths import RESOURCES, data_dir
+from tagger.paths import data_dir
+from trainer.runtime.resources import RESOURCES
 
 ICON = RESOURCES / "icons" / "genre-tagger.svg"
 log = logging.getLogger("tagger.gui")

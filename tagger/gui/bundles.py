@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tagger.library import Library, use_model
 from tagger.genres import NamedOutputs, Vocabulary
-from tagger.paths import DEFAULT_BUNDLE, SHIPPED_BUNDLES
+from tagger.library import Library, use_model
 from trainer.bundle import MANIFEST, BundleError, read_manifest
+from trainer.runtime.resources import DEFAULT_BUNDLE, SHIPPED_BUNDLES
 
 #: The split every figure is compared on: the fault-filtered GTZAN split (no artist on both sides),
 #: the one the shipped model's figure comes from.

@@ -15,7 +15,15 @@ from dataclasses import dataclass, field
 from sqlalchemy import String, and_, case, cast, false, func, or_, select
 from sqlalchemy.sql import ColumnElement, Select
 
-from tagger.library import Library, Prediction, Track, TrackStatus, WindowPrediction, active_model, confirm_genres
+from tagger.library import (
+    Library,
+    Prediction,
+    Track,
+    TrackStatus,
+    WindowPrediction,
+    active_model,
+    confirm_genres,
+)
 from tagger.library.db import among
 
 #: Review states a row can be in, as the status filter offers them (key -> title).

@@ -14,7 +14,15 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import Qt, QUrl, Signal
 from PySide6.QtGui import QDesktopServices
-from PySide6.QtWidgets import QFormLayout, QHBoxLayout, QLabel, QPushButton, QScrollArea, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
 
 from tagger.gui.catalogue import TrackDetail
 from tagger.gui.charts import FigureView
@@ -38,7 +46,7 @@ def compute_spectrogram(track_id: int, path: str) -> Spectrogram:
     """Decode ``path`` and compute its mel spectrogram (runs in a job, off the GUI thread)."""
     import librosa
 
-    from tagger.audio import decode
+    from trainer.runtime.audio import decode
 
     samples = decode(path, SPECTROGRAM_RATE).samples[: int(SPECTROGRAM_MAX_S * SPECTROGRAM_RATE)]
     mel = librosa.feature.melspectrogram(y=samples, sr=SPECTROGRAM_RATE, n_mels=96, hop_length=1024)

@@ -25,10 +25,10 @@ def describe_error(exc: BaseException) -> str:
     """A short, plain message for ``exc``, for the message bar (the traceback goes to the log)."""
     from sqlalchemy.exc import OperationalError
 
-    from tagger.audio import UnreadableAudio
     from tagger.library import LibraryError
     from tagger.tags import TagError
     from trainer.bundle import BundleError
+    from trainer.runtime.audio import UnreadableAudio
 
     if isinstance(exc, (LibraryError, BundleError)):
         return str(exc)

@@ -36,7 +36,14 @@ from tagger.gui import catalogue
 from tagger.gui.bundles import BundleInfo, activate, bundle_info
 from tagger.gui.catalogue import STATUSES, Filters
 from tagger.gui.detail import Spectrogram, TrackDetailPanel, compute_spectrogram
-from tagger.gui.jobs import Job, JobContext, UntilCancelled, describe_error, end_child_processes, progress_text
+from tagger.gui.jobs import (
+    Job,
+    JobContext,
+    UntilCancelled,
+    describe_error,
+    end_child_processes,
+    progress_text,
+)
 from tagger.gui.library_model import LibraryModel, LibraryView
 from tagger.gui.messages import MessageBar
 from tagger.gui.profile_tab import ProfileTab, ProfileView, build_profile

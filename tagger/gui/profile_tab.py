@@ -24,7 +24,15 @@ from sqlalchemy import select
 
 from tagger.gui.charts import FigureView
 from tagger.library import Library, Track, TrackStatus
-from tagger.profile import WEIGHTINGS, Profile, Weighting, compute_profile, history, render_text, save_snapshot
+from tagger.profile import (
+    WEIGHTINGS,
+    Profile,
+    Weighting,
+    compute_profile,
+    history,
+    render_text,
+    save_snapshot,
+)
 from tagger.profile.chart import TOP_GENRES, draw_profile, panel_heights
 
 _WEIGHTING_TITLES = {"count": "by number of songs", "duration": "by listening time"}

@@ -11,9 +11,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tagger.audio import WindowSpec
 from tagger.library import MODES, WritePolicy, default_db_path
-from tagger.paths import DEFAULT_BUNDLE, data_dir
+from tagger.paths import data_dir
+from trainer.runtime.audio import WindowSpec
+from trainer.runtime.resources import DEFAULT_BUNDLE
 
 _POLICY = WritePolicy()
 

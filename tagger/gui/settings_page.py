@@ -26,8 +26,8 @@ from PySide6.QtWidgets import (
 
 from tagger.gui.bundles import BundleInfo, bundle_info, trained_bundles
 from tagger.gui.settings import OPTIONS, Option, Settings
-from tagger.paths import DEFAULT_BUNDLE, SHIPPED_BUNDLES
 from trainer.bundle import BundleError
+from trainer.runtime.resources import DEFAULT_BUNDLE, SHIPPED_BUNDLES
 
 
 class SettingsPage(QScrollArea):

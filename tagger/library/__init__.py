@@ -1,8 +1,28 @@
 """The music library: the SQLite catalogue, scanning, classifying, writing tags, and undo."""
 
-from tagger.library.classify import ClassifierLike, ClassifyReport, active_model, classify_library, use_model
-from tagger.library.db import SCHEMA_VERSION, Library, LibraryError, default_db_path, open_library
-from tagger.library.journal import Change, EditReport, SessionSummary, Skip, list_sessions, reconcile, undo
+from tagger.library.classify import (
+    ClassifierLike,
+    ClassifyReport,
+    active_model,
+    classify_library,
+    use_model,
+)
+from tagger.library.db import (
+    SCHEMA_VERSION,
+    Library,
+    LibraryError,
+    default_db_path,
+    open_library,
+)
+from tagger.library.journal import (
+    Change,
+    EditReport,
+    SessionSummary,
+    Skip,
+    list_sessions,
+    reconcile,
+    undo,
+)
 from tagger.library.models import (
     EditStatus,
     Model,

@@ -18,7 +18,14 @@ from sqlalchemy import exists, select, update
 from sqlalchemy.orm import Session
 
 from tagger.library.db import Library, among
-from tagger.library.models import Model, Prediction, Track, TrackStatus, WindowPrediction, utcnow
+from tagger.library.models import (
+    Model,
+    Prediction,
+    Track,
+    TrackStatus,
+    WindowPrediction,
+    utcnow,
+)
 from tagger.library.progress import Cancel, Progress, is_cancelled, report
 
 

@@ -25,7 +25,14 @@ from sqlalchemy.orm import Session
 
 from tagger.library.db import Library, LibraryError, among
 from tagger.library.lock import CatalogueHold, write_session
-from tagger.library.models import EditStatus, TagEdit, Track, WriteSession, local_time, utcnow
+from tagger.library.models import (
+    EditStatus,
+    TagEdit,
+    Track,
+    WriteSession,
+    local_time,
+    utcnow,
+)
 from tagger.library.progress import Cancel, Progress, is_cancelled, report
 from tagger.tags import (
     GenreState,

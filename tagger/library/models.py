@@ -10,7 +10,15 @@ import re
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import JSON, Dialect, ForeignKey, Index, String, TypeDecorator, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Dialect,
+    ForeignKey,
+    Index,
+    String,
+    TypeDecorator,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 # Python names a file whose name is not UTF-8 with lone surrogates (U+DC80-U+DCFF, one per raw

@@ -22,14 +22,18 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tagger.audio import AUDIO_EXTENSIONS, UnreadableAudio, decodable_duration
-from tagger.audio.decode import not_regular, unreachable
-from tagger.audio.sniff import misnamed, sniff, truncation, why_undecodable
 from tagger.library.db import Library, LibraryError
 from tagger.library.models import Playlist, Track, TrackStatus, utcnow
-from tagger.library.playlists import PLAYLIST_EXTENSIONS, import_playlist, relink_entries
+from tagger.library.playlists import (
+    PLAYLIST_EXTENSIONS,
+    import_playlist,
+    relink_entries,
+)
 from tagger.library.progress import Cancel, Progress, is_cancelled, report
 from tagger.tags import TagInfo, UnreadableTags, read_tags
+from trainer.runtime.audio import AUDIO_EXTENSIONS, UnreadableAudio, decodable_duration
+from trainer.runtime.audio.decode import not_regular, unreachable
+from trainer.runtime.audio.sniff import misnamed, sniff, truncation, why_undecodable
 
 #: A re-read file whose duration moved by more than this has new audio: its predictions go.
 DURATION_TOLERANCE_S = 0.05

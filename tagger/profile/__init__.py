@@ -2,7 +2,13 @@
 
 from tagger.profile.chart import draw_chart
 from tagger.profile.report import render_text, to_json
-from tagger.profile.shares import WEIGHTINGS, GenreShares, Profile, Weighting, compute_profile
+from tagger.profile.shares import (
+    WEIGHTINGS,
+    GenreShares,
+    Profile,
+    Weighting,
+    compute_profile,
+)
 from tagger.profile.snapshots import changes, history, save_snapshot
 
 __all__ = [

@@ -15,7 +15,15 @@ from typing import Any, Literal
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from tagger.library import Library, Playlist, PlaylistEntry, Prediction, Track, TrackStatus, active_model
+from tagger.library import (
+    Library,
+    Playlist,
+    PlaylistEntry,
+    Prediction,
+    Track,
+    TrackStatus,
+    active_model,
+)
 from tagger.library.models import utcnow
 
 Weighting = Literal["count", "duration"]

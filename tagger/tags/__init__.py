@@ -37,7 +37,15 @@ from tagger.tags.base import (
 )
 from tagger.tags.id3 import ID3Family
 from tagger.tags.mp4 import MP4Family
-from tagger.tags.scratch import PREFIX, discard_scratch, finish_interrupted, new_work, part_path, put_in_place, resolved
+from tagger.tags.scratch import (
+    PREFIX,
+    discard_scratch,
+    finish_interrupted,
+    new_work,
+    part_path,
+    put_in_place,
+    resolved,
+)
 from tagger.tags.vorbis import VorbisFamily
 from tagger.tags.wave import WaveFamily
 

@@ -8,14 +8,14 @@ import pytest
 
 from tagger.cli import main
 from tagger.engine import Classifier, TrackFailure, TrackResult
-from tagger.paths import DEFAULT_BUNDLE, RESOURCES, SHIPPED_BUNDLES
+from tests.support import gtzan_dir, tone, write_audio
 from trainer import bundle
 from trainer.data.feature_table import load_csv
 from trainer.data.splits import song_id
-from trainer.features import make
 from trainer.methods import create
 from trainer.methods.base import Arrays
-from tests.support import gtzan_dir, tone, write_audio
+from trainer.runtime.features import make
+from trainer.runtime.resources import DEFAULT_BUNDLE, RESOURCES, SHIPPED_BUNDLES
 
 XGBOOST = SHIPPED_BUNDLES["gtzan10-xgboost"]
 

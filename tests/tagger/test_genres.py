@@ -9,10 +9,10 @@ import pytest
 
 from tagger.engine import Classifier
 from tagger.genres import Vocabulary, pick
-from tagger.paths import RESOURCES
 from tagger.tags import read_tags
-from trainer.bundle import BundleError, read_manifest
 from tests.tagger.library.helpers import library_template, music  # noqa: F401  (fixtures)
+from trainer.bundle import BundleError, read_manifest
+from trainer.runtime.resources import RESOURCES
 
 MSD = RESOURCES / "musicnn-msd"
 
@@ -105,7 +105,13 @@ def test_descriptors_are_stored_and_shown_but_never_written_or_accepted(tmp_path
     """With a policy that writes every genre at any score, a file gets exactly the genres, never a
     descriptor; accepting takes the top genre; the descriptors' scores are kept for display."""
     from tagger.gui.catalogue import accept_predictions, track_detail
-    from tagger.library import WritePolicy, classify_library, open_library, scan, write_library
+    from tagger.library import (
+        WritePolicy,
+        classify_library,
+        open_library,
+        scan,
+        write_library,
+    )
     from tagger.library.models import Prediction, Track
 
     with open_library(tmp_path / "lib.db") as lib:

@@ -9,12 +9,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.support import gtzan_dir
 from trainer import bundle
 from trainer.data.feature_table import load_csv
-from trainer.features import make
 from trainer.methods import create
 from trainer.methods.base import Arrays
-from tests.support import gtzan_dir
+from trainer.runtime.features import make
 
 
 @pytest.fixture(scope="module")

@@ -6,8 +6,8 @@ import pytest
 from PIL import Image
 
 from tagger.engine import Classifier
-from trainer.cli import main
 from tests.support import gtzan_dir
+from trainer.cli import main
 
 
 @pytest.fixture(scope="module")

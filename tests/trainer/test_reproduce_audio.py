@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from tagger.audio import WindowSpec
+from tests.support import gtzan_dir
 from trainer.cli import main
 from trainer.data.audio_source import fitted_window
 from trainer.data.sources import build_split, open_dataset
-from trainer.features import make as make_pipeline
-from tests.support import gtzan_dir
+from trainer.runtime.audio import WindowSpec
+from trainer.runtime.features import make as make_pipeline
 
 GENRES = ("classical", "jazz", "rock")
 EXCERPTS = range(1, 11)     # song ids 00001-00010: excerpts of 2-3 s

@@ -2,9 +2,9 @@ from collections import Counter
 
 import pytest
 
+from tests.support import gtzan_dir
 from trainer.data.feature_table import load_csv
 from trainer.data.splits import Split, filtered_split, kfold_splits, random_split
-from tests.support import gtzan_dir
 
 
 @pytest.fixture(scope="module")

@@ -24,11 +24,18 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from tagger.audio import AUDIO_EXTENSIONS, DecodedAudio, UnreadableAudio, WindowSpec, cut_windows, decode
 from trainer.data.augment import ORIGINAL, Variant
+from trainer.data.feature_cache import FeatureCache
 from trainer.data.splits import Split, make_split
-from trainer.features import FeaturePipeline
-from trainer.features.cache import FeatureCache
+from trainer.runtime.audio import (
+    AUDIO_EXTENSIONS,
+    DecodedAudio,
+    UnreadableAudio,
+    WindowSpec,
+    cut_windows,
+    decode,
+)
+from trainer.runtime.features import FeaturePipeline
 
 # GTZAN audio folders, in the order they are looked for under a dataset root.
 GTZAN_AUDIO_DIRS = ("genres_original", "genres")

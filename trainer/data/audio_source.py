@@ -2,7 +2,7 @@
 
 ``AudioSource`` wraps an ``AudioDataset`` (GTZAN layout or one folder per genre) and produces
 method inputs for a list of songs through any feature pipeline: songs are decoded at the
-pipeline's rate, cut into windows exactly as the tagger cuts them (``tagger.audio.cut_windows``),
+pipeline's rate, cut into windows exactly as the tagger cuts them (``trainer.runtime.audio.cut_windows``),
 featurised with the disk cache, and returned with one row per window naming its song. Training
 rows get seed 004's six presentations (original, four time stretches, a 5-s shift) when the
 caller asks for augmentation.
@@ -24,12 +24,12 @@ from pathlib import Path
 
 import numpy as np
 
-from tagger.audio import WindowSpec
 from trainer.data.audio import AudioDataset, featurize
 from trainer.data.augment import ORIGINAL, seed_004_variants
-from trainer.features import FeaturePipeline
-from trainer.features.cache import FeatureCache
+from trainer.data.feature_cache import FeatureCache
 from trainer.methods.base import Arrays
+from trainer.runtime.audio import WindowSpec
+from trainer.runtime.features import FeaturePipeline
 
 
 @dataclass

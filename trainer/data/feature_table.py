@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from trainer.features.gtzan_csv import COLUMNS
+from trainer.runtime.features.gtzan_csv import COLUMNS
 
 UNREADABLE_AUDIO = ("jazz.00054",)
 

@@ -16,7 +16,7 @@ import numpy as np
 from trainer.data.audio import FeatureSet, Item, genre_files
 from trainer.data.augment import ORIGINAL
 from trainer.methods.base import Arrays
-from trainer.features.spectral import load_png_image
+from trainer.runtime.features.spectral import load_png_image
 
 _KAGGLE_NAME = re.compile(r"^([a-z]+)(\d{5})$")
 
@@ -64,7 +64,7 @@ def load_images(items: Sequence[Item], crop: bool = False) -> FeatureSet:
 def holds_images(folder: Path | str) -> bool:
     """Whether ``folder`` holds one folder per genre of PNG images and no audio (the Kaggle
     ``images_original``); a GTZAN root, with both, counts as audio."""
-    from tagger.audio import AUDIO_EXTENSIONS
+    from trainer.runtime.audio import AUDIO_EXTENSIONS
 
     suffixes = {p.suffix.lower() for p in Path(folder).glob("*/*") if p.is_file()}
     return ".png" in suffixes and not suffixes & AUDIO_EXTENSIONS

@@ -12,10 +12,10 @@ from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
-from tagger.audio import WindowSpec
 from trainer.data.audio import AudioDataset, Item
 from trainer.data.audio_source import AudioSource
-from trainer.features.cache import FeatureCache
+from trainer.data.feature_cache import FeatureCache
+from trainer.runtime.audio import WindowSpec
 
 #: Fewest confirmed songs a genre needs to take part in training.
 MIN_SONGS_PER_GENRE = 5

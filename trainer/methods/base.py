@@ -126,7 +126,7 @@ class TableMethod(Method):
 
     def __init__(self, spec: MethodSpec, config: Any, labels: list[str]) -> None:
         super().__init__(spec, config, labels)
-        from trainer.features.gtzan_csv import COLUMNS
+        from trainer.runtime.features.gtzan_csv import COLUMNS
 
         self.keep = column_indices(COLUMNS, config.drop_columns)
         self.scaler = Standardizer()

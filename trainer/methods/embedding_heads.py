@@ -2,7 +2,7 @@
 wav2vec2 or EnCodecMAE frames instead of a spectrogram.
 
 The input is the ``waveform`` pipeline at the encoder's rate (16 kHz for wav2vec2, 24 kHz for
-EnCodecMAE); the method embeds the first 15 s of each window (``trainer.features.embeddings``:
+EnCodecMAE); the method embeds the first 15 s of each window (``trainer.runtime.features.embeddings``:
 (n, 768, frames) for the base models, the seed's input) and hands the frames to the seed-003
 method it wraps, unchanged: ``rf-mean`` (time-mean, random forest of 100), ``bigru-attn``
 (bidirectional GRU, H=32, softmax attention) or ``transformer`` (4 layers, dim_feedforward 16;
@@ -17,7 +17,7 @@ encoder's fingerprint, so the three heads and every seed of a reproduction embed
 once; a method loaded from a bundle never caches.
 
 On MusiCNN (``*-musicnn``, 16 kHz windows of 30 s) the frames are the window's 3-s patches
-(``trainer.features.embeddings.MusicnnPatches``), and the heads read them so that a 3-s excerpt
+(``trainer.runtime.features.embeddings.MusicnnPatches``), and the heads read them so that a 3-s excerpt
 and a 30-s window are judged alike: the forest reads the mean over the patches the window has;
 the recurrent heads read the patches in order, the absent ones (a track shorter than the window)
 filled by repeating the present ones, as MusiCNN repeat-pads short audio; the per-patch heads
@@ -37,18 +37,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from trainer.features.cache import FeatureCache
-from trainer.features.embeddings import (
-    ENCODECMAE_RATE,
-    MUSICNN_RATE,
-    WAV2VEC2_RATE,
-    EncodecMaeFrames,
-    FrameEmbedder,
-    MusicnnPatches,
-    Wav2Vec2Frames,
-    import_encodecmae,
-    open_wav2vec2,
-)
+from trainer.data.feature_cache import FeatureCache
 from trainer.fit import TrainConfig
 from trainer.methods import MethodSpec, register
 from trainer.methods.base import Arrays, Hooks, Method
@@ -62,6 +51,17 @@ from trainer.methods.sequence_nets import (
 )
 from trainer.methods.spectral_nets import ForestMeanConfig, ForestMeanMethod
 from trainer.methods.torch_method import TorchMethod, mlp
+from trainer.runtime.features.embeddings import (
+    ENCODECMAE_RATE,
+    MUSICNN_RATE,
+    WAV2VEC2_RATE,
+    EncodecMaeFrames,
+    FrameEmbedder,
+    MusicnnPatches,
+    Wav2Vec2Frames,
+    import_encodecmae,
+    open_wav2vec2,
+)
 
 
 @dataclass(frozen=True)

@@ -18,8 +18,8 @@ from torch import nn
 from trainer.fit import TrainConfig
 from trainer.methods import MethodSpec, register
 from trainer.methods.base import Hooks, TableMethod
-from trainer.methods.torch_method import TorchModule, mlp
 from trainer.methods.tabular import CSV_PROTOCOL
+from trainer.methods.torch_method import TorchModule, mlp
 
 
 @dataclass(frozen=True)

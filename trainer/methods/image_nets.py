@@ -30,8 +30,15 @@ from torch import nn
 from trainer.fit import TrainConfig
 from trainer.methods import MethodSpec, register
 from trainer.methods.base import Hooks
-from trainer.methods.torch_method import (TorchMethod, best_valid_accuracy, conv_stack, mlp, offset_epochs,
-                                          output_shape, softmax)
+from trainer.methods.torch_method import (
+    TorchMethod,
+    best_valid_accuracy,
+    conv_stack,
+    mlp,
+    offset_epochs,
+    output_shape,
+    softmax,
+)
 
 SEED000_PROTOCOL = "70/20/10 random split of the clips (images of whole clips)"
 SEED001_PROTOCOL = "80/9/10 random split, 99 clips a genre"

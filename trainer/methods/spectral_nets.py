@@ -32,8 +32,13 @@ from torch import nn
 from trainer.fit import TrainConfig
 from trainer.methods import MethodSpec, register
 from trainer.methods.base import Arrays, Hooks, Method
-from trainer.methods.sequence_nets import (SEED002_PROTOCOL, SEED003_FEATURES, SEED003_PROTOCOL, seed002_train,
-                                           seed003_train)
+from trainer.methods.sequence_nets import (
+    SEED002_PROTOCOL,
+    SEED003_FEATURES,
+    SEED003_PROTOCOL,
+    seed002_train,
+    seed003_train,
+)
 from trainer.methods.torch_method import TorchMethod, conv_stack, mlp
 
 

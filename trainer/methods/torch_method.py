@@ -21,7 +21,14 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 from torch import nn
 
-from trainer.fit import EpochLog, FitResult, TrainConfig, fit, predict_logits, tensor_dataset
+from trainer.fit import (
+    EpochLog,
+    FitResult,
+    TrainConfig,
+    fit,
+    predict_logits,
+    tensor_dataset,
+)
 from trainer.methods.base import Arrays, Hooks, Method
 
 # Keys of non-module tensors (scalers, choices) inside the model file.

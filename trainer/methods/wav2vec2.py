@@ -19,7 +19,7 @@ sum, max or the last frame) and classifies with a head.
   feature encoder) unfrozen after 5 epochs, when every learning rate drops to 1e-5.
 
 Weights come from ``weights`` (a folder saved by ``save_pretrained`` or a hub id, see
-``trainer.features.embeddings.open_wav2vec2``). A bundle holds the fine-tuned encoder as
+``trainer.runtime.features.embeddings.open_wav2vec2``). A bundle holds the fine-tuned encoder as
 ``encoder/config.json`` + ``encoder/model.safetensors`` and the head in ``model.safetensors``, and
 loads the encoder back with the same ``from_pretrained`` a user's weights go through.
 Epochs, batch size, patience, dropout and the optimiser (Adam) are this project's choices where
@@ -40,13 +40,22 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 from torch import nn
 
-from trainer.features.embeddings import WAV2VEC2_RATE, open_wav2vec2, standardise_rows
 from trainer.fit import TrainConfig, fit, predict_logits, tensor_dataset
 from trainer.methods import MethodSpec, register
 from trainer.methods.base import Hooks
 from trainer.methods.image_nets import SEED004_PROTOCOL
-from trainer.methods.pretrained import PretrainedMethod, TransferNet, save_encoder, set_trainable
+from trainer.methods.pretrained import (
+    PretrainedMethod,
+    TransferNet,
+    save_encoder,
+    set_trainable,
+)
 from trainer.methods.torch_method import TorchMethod, mlp, offset_epochs
+from trainer.runtime.features.embeddings import (
+    WAV2VEC2_RATE,
+    open_wav2vec2,
+    standardise_rows,
+)
 
 SEED000_PROTOCOL = "70/20/10 random split of the clips"
 Pooling = Literal["mean", "sum", "max", "last"]

@@ -21,9 +21,9 @@ def model_bundle(tmp_path_factory) -> Path:
     """k-NN on the GTZAN CSV features (trains in a blink), exported as a real bundle."""
     from trainer import bundle
     from trainer.data.feature_table import load_csv
-    from trainer.features import make
     from trainer.methods import create
     from trainer.methods.base import Arrays
+    from trainer.runtime.features import make
 
     table, _ = load_csv(gtzan_dir() / "features_30_sec.csv").usable()
     method = create("knn", table.labels, drop_columns=("length",))

@@ -15,7 +15,13 @@ from tagger.gui.catalogue import Row, TrackDetail
 from tagger.gui.detail import TrackDetailPanel, clock
 from tagger.gui.profile_tab import build_profile
 from tagger.profile import GenreShares, Profile, render_text
-from tagger.profile.chart import OTHER, TOP_GENRES, distinct_labels, draw_profile, genre_colours
+from tagger.profile.chart import (
+    OTHER,
+    TOP_GENRES,
+    distinct_labels,
+    draw_profile,
+    genre_colours,
+)
 from tests.tagger.gui.conftest import select_file, wait_idle
 
 LABELS = ["blues", "classical", "country", "disco", "hiphop", "jazz", "metal", "pop", "reggae", "rock"]

@@ -10,8 +10,8 @@ from tagger.engine import Classifier
 from tagger.gui.catalogue import track_detail
 from tagger.gui.detail import TrackDetailPanel
 from tagger.library import classify_library, open_library, scan
-from tagger.paths import RESOURCES
 from tests.support import gtzan_dir, write_audio
+from trainer.runtime.resources import RESOURCES
 
 
 def test_the_detail_draws_genres_over_the_windows_and_descriptors_apart(qtbot, tmp_path):

@@ -7,9 +7,8 @@ from __future__ import annotations
 import json
 
 from tagger.gui.bundles import bundle_info
-from tagger.paths import SHIPPED_BUNDLES
 from tests.support import gtzan_dir
-
+from trainer.runtime.resources import SHIPPED_BUNDLES
 
 XGBOOST = SHIPPED_BUNDLES["gtzan10-xgboost"]
 
@@ -27,9 +26,9 @@ def _random_split_bundle(models_dir):
     """k-NN on every CSV column (``length`` included), measured on a random split."""
     from trainer import bundle
     from trainer.data.feature_table import load_csv
-    from trainer.features import make
     from trainer.methods import create
     from trainer.methods.base import Arrays
+    from trainer.runtime.features import make
 
     table, _ = load_csv(gtzan_dir() / "features_30_sec.csv").usable()
     method = create("knn", table.labels)

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from tests.tagger.gui.conftest import SCREENSHOTS, open_retrain, screenshot, select_file, wait_idle
+from tests.tagger.gui.conftest import (
+    SCREENSHOTS,
+    open_retrain,
+    screenshot,
+    select_file,
+    wait_idle,
+)
 
 VIEWS = ("01-welcome", "02-scanning", "03-library", "04-track-detail", "05-write-preview", "06-written",
          "07-write-history", "08-taste-profile", "09-settings", "10-retrain")

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from tagger.audio import WindowSpec
 from tagger.gui.settings import BY_KEY, OPTIONS, Settings
 from tagger.library import WritePolicy
+from trainer.runtime.audio import WindowSpec
 
 
 def test_every_option_has_a_title_a_type_and_a_valid_default(tmp_path):

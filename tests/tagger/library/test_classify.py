@@ -15,10 +15,8 @@ import numpy as np
 import pytest
 from sqlalchemy import func, select
 
-from tagger.audio import WindowSpec
 from tagger.engine import Classifier
 from tagger.gui.catalogue import accept_predictions
-
 from tagger.library import (
     Model,
     Prediction,
@@ -30,13 +28,14 @@ from tagger.library import (
     open_library,
     scan,
 )
+from tests.support import REPO_ROOT
 from tests.tagger.library.helpers import (
     FakeClassifier,
     genre_of,
     kill_mid_run,
     make_wavs,
 )
-from tests.support import REPO_ROOT
+from trainer.runtime.audio import WindowSpec
 
 
 @pytest.fixture
@@ -137,7 +136,7 @@ def test_predictions_resting_on_padding_are_flagged_and_left_out_of_accept_above
 
 _WORKERS_CHILD = """
 import sys, time
-from tagger.audio import WindowSpec
+from trainer.runtime.audio import WindowSpec
 from tagger.engine import Classifier
 from tagger.library import classify_library, open_library
 from tests.tagger.library.test_classify import WINDOWS, StubBundle

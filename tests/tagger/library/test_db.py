@@ -10,7 +10,6 @@ from sqlalchemy import event, func, select, text
 from sqlalchemy.exc import OperationalError
 
 import tagger.library.db as db
-from tagger.library.models import Model
 from tagger.gui.catalogue import accept_predictions, rows
 from tagger.library import (
     SCHEMA_VERSION,
@@ -24,6 +23,7 @@ from tagger.library import (
     undo,
     write_library,
 )
+from tagger.library.models import Model
 from tests.tagger.library.helpers import LABELS, FakeClassifier, genre_of
 
 

@@ -15,14 +15,23 @@ import pytest
 import soundfile as sf
 from sqlalchemy import select
 
-from tagger.audio import decode
 from tagger.cli import main
-from tagger.library import EditStatus, TagEdit, Track, WriteSession, classify_library, open_library, scan, undo, \
-    write_library
+from tagger.library import (
+    EditStatus,
+    TagEdit,
+    Track,
+    WriteSession,
+    classify_library,
+    open_library,
+    scan,
+    undo,
+    write_library,
+)
 from tagger.tags import read_tags
 from tests.support import REPO_ROOT, gtzan_dir, tone, write_audio
 from tests.tagger.library.helpers import FakeClassifier, make_wavs
 from tests.tagger.tags.readers import audio_md5
+from trainer.runtime.audio import decode
 
 
 def catalogue(music: Path, db: Path) -> None:

@@ -20,9 +20,9 @@ from tagger.library import (
     scan,
     track_ids_for,
 )
-from tagger.audio import decode
 from tests.support import FORMATS, tone, write_audio
 from tests.tagger.library.helpers import FakeClassifier, library_template, music  # noqa: F401  (fixtures)
+from trainer.runtime.audio import decode
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 from sqlalchemy import func, select
 
-from tagger.audio import decode
 from tagger.library import (
     EditStatus,
     LibraryError,
@@ -39,7 +38,7 @@ from tests.tagger.library.helpers import (  # noqa: F401  (fixtures)
     music,
 )
 from tests.tagger.tags.readers import ffprobe_genre
-
+from trainer.runtime.audio import decode
 
 # --- the policy on its own -------------------------------------------------------------------
 

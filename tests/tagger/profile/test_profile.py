@@ -7,7 +7,15 @@ import json
 import pytest
 
 from tagger.library import confirm_genres, open_library, scan, track_ids_for
-from tagger.profile import changes, compute_profile, draw_chart, history, render_text, save_snapshot, to_json
+from tagger.profile import (
+    changes,
+    compute_profile,
+    draw_chart,
+    history,
+    render_text,
+    save_snapshot,
+    to_json,
+)
 from tests.tagger.library.helpers import classified, library_template, music  # noqa: F401  (fixtures)
 
 

@@ -10,9 +10,15 @@ import numpy as np
 import pytest
 
 import tagger.tags.scratch as scratch
-from tagger.audio import decode
-from tagger.tags import PartialWrite, finish_interrupted, read_tags, restore_genres, write_genres
+from tagger.tags import (
+    PartialWrite,
+    finish_interrupted,
+    read_tags,
+    restore_genres,
+    write_genres,
+)
 from tests.support import FORMATS, tone, write_audio
+from trainer.runtime.audio import decode
 
 
 @pytest.fixture(scope="module")

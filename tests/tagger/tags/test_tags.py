@@ -13,11 +13,18 @@ import pytest
 import soundfile as sf
 
 import tagger.tags as tags
-from tagger.audio import decode
-from tagger.tags import ReadOnlyFile, TagError, UnreadableTags, UnsupportedFormat, read_tags, restore_genres, \
-    write_genres
+from tagger.tags import (
+    ReadOnlyFile,
+    TagError,
+    UnreadableTags,
+    UnsupportedFormat,
+    read_tags,
+    restore_genres,
+    write_genres,
+)
 from tests.support import FORMATS, tone, write_audio
 from tests.tagger.tags.readers import audio_md5, ffprobe_genre
+from trainer.runtime.audio import decode
 
 RAW_KEY = {"mp3": "TCON", "wav": "TCON", "aiff": "TCON", "flac": "genre", "ogg": "genre", "opus": "genre",
            "m4a": "\xa9gen"}

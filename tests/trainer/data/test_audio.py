@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 import soundfile as sf
 
-from tagger.audio import WindowSpec
 from tests.support import gtzan_dir, tone, write_audio
 from trainer.data.audio import AudioDataset, Item, featurize
-from trainer.features import make
+from trainer.runtime.audio import WindowSpec
+from trainer.runtime.features import make
 
 
 @pytest.fixture(scope="module")

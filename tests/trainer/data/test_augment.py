@@ -5,7 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from trainer.data.augment import ORIGINAL, STRETCH_RATES, Variant, seed_004_variants, shift, time_stretch
+from trainer.data.augment import (
+    ORIGINAL,
+    STRETCH_RATES,
+    Variant,
+    seed_004_variants,
+    shift,
+    time_stretch,
+)
 
 SR = 22050
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from tagger.audio import WindowSpec
-from trainer.data.library_source import library_source
-from trainer.features import make
 from tests.support import tone, write_audio
+from trainer.data.library_source import library_source
+from trainer.runtime.audio import WindowSpec
+from trainer.runtime.features import make
 
 
 def test_confirmed_tracks_become_a_song_source(tmp_path):

@@ -10,10 +10,10 @@ from sklearn.model_selection import StratifiedKFold, cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from tagger.audio import WindowSpec
 from trainer.data.audio import AudioDataset, featurize
 from trainer.data.synthetic import GENRES, generate
-from trainer.features import make
+from trainer.runtime.audio import WindowSpec
+from trainer.runtime.features import make
 
 
 def test_writes_labelled_wav_files(tmp_path):

@@ -13,13 +13,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tagger.audio import WindowSpec
 from trainer.data.audio_source import AudioSource, open_audio_source
 from trainer.data.splits import Split
 from trainer.data.synthetic import generate
-from trainer.features import FeaturePipeline, make
 from trainer.methods import MethodSpec
 from trainer.methods.base import Arrays
+from trainer.runtime.audio import WindowSpec
+from trainer.runtime.features import FeaturePipeline, make
 
 CLIPS_PER_STYLE = 10
 CLIP_S = 4.0

@@ -7,12 +7,12 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from tagger.audio import WindowSpec, cut_windows, decode
+from tests.trainer.methods.conftest import WINDOW, accuracy
 from trainer import bundle
 from trainer.data.synthetic import SAMPLE_RATE, STYLES, render
 from trainer.methods import create, get, specs
 from trainer.methods.base import Hooks
-from tests.trainer.methods.conftest import WINDOW, accuracy
+from trainer.runtime.audio import WindowSpec, cut_windows, decode
 
 FAMILIES = ("trainer.methods.image_nets", "trainer.methods.sequence_nets", "trainer.methods.spectral_nets")
 AUDIO_METHODS = sorted(n for n, s in specs().items() if s.family.__module__ in FAMILIES)

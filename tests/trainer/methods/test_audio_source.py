@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from tagger.audio import WindowSpec, cut_windows, decode
-from trainer.data.sources import open_dataset
-from trainer.data.audio_source import AudioSource, open_audio_source
-from trainer.features import make
-from trainer.run import run_method
 from tests.trainer.methods.conftest import CLIPS_PER_STYLE, WINDOW
+from trainer.data.audio_source import AudioSource, open_audio_source
+from trainer.data.sources import open_dataset
+from trainer.run import run_method
+from trainer.runtime.audio import WindowSpec, cut_windows, decode
+from trainer.runtime.features import make
 
 
 def test_songs_genres_and_rows(source, split):

@@ -4,11 +4,11 @@ import numpy as np
 import pytest
 import torch
 
+from tests.support import gtzan_dir
 from trainer.data.feature_table import load_csv
 from trainer.data.splits import filtered_split
 from trainer.methods import create, get, specs
 from trainer.run import run_method
-from tests.support import gtzan_dir
 
 LABELS = [f"g{i}" for i in range(10)]
 

@@ -7,8 +7,8 @@ import json
 import pytest
 
 from trainer.cli import main
-from trainer.data.synthetic import generate
 from trainer.data.splits import Split
+from trainer.data.synthetic import generate
 from trainer.grid import grid_search, grid_settings, grid_table
 from trainer.leak import leak_study, leak_table, segment_seconds
 

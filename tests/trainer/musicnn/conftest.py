@@ -34,7 +34,7 @@ def clip_path(name: str) -> Path:
 @pytest.fixture(scope="session")
 def decoded(clip_names) -> dict[str, np.ndarray]:
     """Every reference clip at 16 kHz, through the tagger's decoder (as the references were made)."""
-    from tagger.audio import decode
+    from trainer.runtime.audio import decode
 
     return {name: decode(clip_path(name), 16000).samples for name in clip_names}
 

@@ -10,8 +10,8 @@ import pytest
 
 from tagger.cli import main
 from tagger.genres import Vocabulary
-from trainer.methods.pretrained import MethodUnavailable
 from tests.trainer.musicnn.conftest import BUNDLES, clip_path
+from trainer.methods.pretrained import MethodUnavailable
 
 
 @pytest.mark.parametrize("tag, first", [("msd", ["rock", "pop", "alternative", "indie", "electronic"]),
@@ -34,7 +34,7 @@ def test_converted_taggers_are_not_retrained(taggers):
 
 
 def test_embeddings_are_reachable_per_patch(taggers, decoded):
-    from trainer.features.musicnn import MusicnnMel
+    from trainer.runtime.features.musicnn import MusicnnMel
 
     patches = MusicnnMel()(decoded["genres_original/jazz.00001"][None, : 16000 * 9])
     method = taggers["msd"].method

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from trainer.features.musicnn import HOP, N_FFT, PATCH_FRAMES, MusicnnMel
+from trainer.runtime.features.musicnn import HOP, N_FFT, PATCH_FRAMES, MusicnnMel
 
 PROB_ATOL = 1e-3
 FEATURE_RTOL = 1e-3

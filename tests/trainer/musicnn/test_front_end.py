@@ -6,8 +6,13 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from trainer.features.musicnn import PATCH_FRAMES, MusicnnMel, audio_length, log_mel
 from tests.trainer.musicnn.conftest import clip_path
+from trainer.runtime.features.musicnn import (
+    PATCH_FRAMES,
+    MusicnnMel,
+    audio_length,
+    log_mel,
+)
 
 # Measured on rock.00000: the largest difference from librosa's float32 mel is 3.9e-6 (log10
 # units, values up to about 4); torch's and numpy's FFTs round differently.

@@ -10,14 +10,14 @@ import numpy as np
 import pytest
 from scipy.stats import binom
 
-from tagger.audio import WindowSpec, cut_windows, decode
 from tagger.cli import main
 from tests.support import REPO_ROOT, gtzan_dir
 from trainer import bundle
-from trainer.features import make
 from trainer.methods import create
 from trainer.methods.base import Arrays
 from trainer.methods.embedding_heads import fill_absent
+from trainer.runtime.audio import WindowSpec, cut_windows, decode
+from trainer.runtime.features import make
 
 GTZAN10 = REPO_ROOT / "resources" / "gtzan10-musicnn"
 GENRES = ["classical", "metal", "reggae"]

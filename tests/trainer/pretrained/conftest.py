@@ -7,12 +7,12 @@ import numpy as np
 import pytest
 import torch
 
-from tagger.audio import WindowSpec
 from tagger.engine import Classifier
 from trainer import bundle
 from trainer.data.audio_source import AudioSource, open_audio_source
 from trainer.data.splits import Split
 from trainer.data.synthetic import generate
+from trainer.runtime.audio import WindowSpec
 
 CLIP_S = 1.5
 WINDOW = {"length_s": CLIP_S, "hop_s": CLIP_S}
@@ -49,7 +49,7 @@ def tiny_wav2vec2(tmp_path_factory) -> Path:
     """A 2-layer wav2vec2 (hidden size 32) saved as a user's weights folder."""
     from transformers import Wav2Vec2Model
 
-    from trainer.features.embeddings import wav2vec2_config
+    from trainer.runtime.features.embeddings import wav2vec2_config
 
     folder = tmp_path_factory.mktemp("wav2vec2-tiny")
     torch.manual_seed(1)

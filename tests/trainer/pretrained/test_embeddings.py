@@ -6,11 +6,15 @@ import types
 import numpy as np
 import pytest
 
-from trainer.features.embeddings import EncodecMaeFrames, Wav2Vec2Frames, open_wav2vec2
+from tests.trainer.pretrained.conftest import classify, export, files_in
 from trainer.methods import create, get
 from trainer.methods.pretrained import MethodUnavailable
 from trainer.run import run_method
-from tests.trainer.pretrained.conftest import classify, export, files_in
+from trainer.runtime.features.embeddings import (
+    EncodecMaeFrames,
+    Wav2Vec2Frames,
+    open_wav2vec2,
+)
 
 LABELS = ["ambient", "march", "reggae", "swing", "techno", "waltz"]
 

@@ -8,9 +8,15 @@ import pytest
 
 import trainer.reproduce as reproduce_module
 from trainer.cli import main
-from trainer.features.cache import default_cache_dir
+from trainer.data.feature_cache import default_cache_dir
 from trainer.methods import get
-from trainer.reproduce import TINY_EPOCHS, Outcome, Settings, method_overrides, reproduce
+from trainer.reproduce import (
+    TINY_EPOCHS,
+    Outcome,
+    Settings,
+    method_overrides,
+    reproduce,
+)
 
 
 def test_settings_reach_each_method_as_its_own_overrides(tiny_wav2vec2):

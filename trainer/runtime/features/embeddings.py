@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
-from trainer.features.cache import FeatureCache, file_digest
+from trainer.data.feature_cache import FeatureCache, file_digest
 from trainer.fit import Cancelled, resolve_device
 
 if TYPE_CHECKING:
@@ -237,8 +237,8 @@ class EncodecMaeFrames(FrameEmbedder):
 def musicnn_weights(weights: str) -> Path:
     """The folder holding ``musicnn.safetensors`` for ``weights``: a short name of a shipped
     tagger (``msd``, ``mtt``) or a folder the user gives (a MusiCNN bundle or a head's ``encoder/``)."""
-    from tagger.paths import RESOURCES
     from trainer.methods.musicnn import WEIGHTS_FILE
+    from trainer.runtime.resources import RESOURCES
 
     folder = RESOURCES / MUSICNN_MODELS[weights][1] if weights in MUSICNN_MODELS else Path(weights).expanduser()
     if not (folder / WEIGHTS_FILE).is_file():
@@ -259,9 +259,9 @@ class MusicnnPatches(FrameEmbedder):
 
     def __init__(self, weights: str = "msd", output: str = "penultimate", seconds: float = 30.0,
                  device: str = "auto") -> None:
-        from trainer.features.musicnn import MusicnnMel
         from trainer.methods import create
         from trainer.methods.musicnn import MSD_TAGS
+        from trainer.runtime.features.musicnn import MusicnnMel
 
         if output not in MUSICNN_OUTPUTS:
             raise KeyError(f"unknown MusiCNN output {output!r}; known: {', '.join(MUSICNN_OUTPUTS)}")

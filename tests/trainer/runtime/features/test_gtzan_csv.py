@@ -8,10 +8,10 @@ compared by absolute error against the column's spread over all 1000 CSV rows.
 import numpy as np
 import pytest
 
-from trainer.data.feature_table import load_csv
-from trainer.features import make
-from trainer.features.gtzan_csv import COLUMNS
 from tests.support import gtzan_dir
+from trainer.data.feature_table import load_csv
+from trainer.runtime.features import make
+from trainer.runtime.features.gtzan_csv import COLUMNS
 
 SPECTRAL = ("chroma_stft", "rms", "spectral_centroid", "spectral_bandwidth", "rolloff")
 

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from trainer.features import FeaturePipeline, register
+from trainer.runtime.features import FeaturePipeline, register
 
 SAMPLE_RATE = 16000
 N_FFT = 512

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from trainer.features import FeaturePipeline, register
+from trainer.runtime.features import FeaturePipeline, register
 
 SAMPLE_RATE = 22050
 

@@ -6,7 +6,7 @@ then tempo (as ``beat.beat_track`` estimates it) and the mean and variance of 20
 transform uses librosa's defaults at 22050 Hz (n_fft 2048, hop 512), which is how the CSV was made.
 
 Two engines compute the same columns: ``librosa`` (the reference, about two seconds of one core per
-window) and ``torch`` (batched, CPU or CUDA; ``trainer.features.gtzan_torch``).
+window) and ``torch`` (batched, CPU or CUDA; ``trainer.runtime.features.gtzan_torch``).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from trainer.features import FeaturePipeline, register
+from trainer.runtime.features import FeaturePipeline, register
 
 SAMPLE_RATE = 22050
 
@@ -80,13 +80,13 @@ class GtzanCsvFeatures(FeaturePipeline):
 
     def fastest(self, device: str = "cpu") -> GtzanCsvFeatures:
         """The torch engine: it matches librosa within the CSV test's tolerances per column and
-        the default model's predictions agree on real clips (tests/trainer/features)."""
+        the default model's predictions agree on real clips (tests/trainer/runtime/features)."""
         return GtzanCsvFeatures(engine="torch", device=device)
 
     def __call__(self, windows: np.ndarray) -> np.ndarray:
         windows = np.atleast_2d(np.asarray(windows, dtype=np.float32))
         if self.engine == "torch":
-            from trainer.features.gtzan_torch import torch_features
+            from trainer.runtime.features.gtzan_torch import torch_features
 
             return torch_features(windows, self.sample_rate, device=self.device)
         return np.stack([librosa_features(w, self.sample_rate) for w in windows])

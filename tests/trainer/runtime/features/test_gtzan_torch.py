@@ -13,13 +13,13 @@ import pytest
 import scipy.ndimage
 import torch
 
-from tagger.audio import UnreadableAudio, decode
 from tests.support import gtzan_dir
-from tests.trainer.features.test_gtzan_csv import TOLERANCES as CSV_TOLERANCES
+from tests.trainer.runtime.features.test_gtzan_csv import TOLERANCES as CSV_TOLERANCES
 from trainer.data.feature_table import load_csv
-from trainer.features import make
-from trainer.features.gtzan_csv import COLUMNS, librosa_features
-from trainer.features.gtzan_torch import median_filter, torch_features
+from trainer.runtime.audio import UnreadableAudio, decode
+from trainer.runtime.features import make
+from trainer.runtime.features.gtzan_csv import COLUMNS, librosa_features
+from trainer.runtime.features.gtzan_torch import median_filter, torch_features
 
 SPECTRAL = ("chroma_stft", "rms", "spectral_centroid", "spectral_bandwidth", "rolloff")
 
@@ -157,7 +157,7 @@ def test_the_default_model_predicts_the_same_genres_from_either_engine(torch_row
     """The tagger swaps the xgboost model's librosa features for the torch engine: the predictions
     on the real clips must agree on at least 97% of windows (one 30-s window per clip)."""
     from tagger.engine import Classifier
-    from tagger.paths import SHIPPED_BUNDLES
+    from trainer.runtime.resources import SHIPPED_BUNDLES
 
     exact = Classifier.load(SHIPPED_BUNDLES["gtzan10-xgboost"], device="cpu", exact_features=True)
     fast = Classifier.load(SHIPPED_BUNDLES["gtzan10-xgboost"], device="cpu")

@@ -7,10 +7,16 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from tagger.audio import UnreadableAudio, WindowSpec, cut_windows, decode, decode_windows
-from tagger.audio.decode import _ffmpeg
-from tagger.audio.sniff import misnamed, sniff
 from tests.support import FORMATS, REPO_ROOT, gtzan_dir, tone, write_audio
+from trainer.runtime.audio import (
+    UnreadableAudio,
+    WindowSpec,
+    cut_windows,
+    decode,
+    decode_windows,
+)
+from trainer.runtime.audio.decode import _ffmpeg
+from trainer.runtime.audio.sniff import misnamed, sniff
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
@@ -162,7 +168,7 @@ def test_windows_decoded_from_the_stream_equal_windows_cut_from_the_whole_track(
 
 _MEASURE = """
 import resource, sys
-from tagger.audio import WindowSpec, decode_windows
+from trainer.runtime.audio import WindowSpec, decode_windows
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 decoded = decode_windows(sys.argv[1], 22050, WindowSpec(max_windows=20))
 after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

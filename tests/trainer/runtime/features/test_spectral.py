@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tagger.audio import decode
 from tests.support import gtzan_dir
-from trainer.features import available, make
-from trainer.features.spectral import PLOT_BOX, load_png_image
+from trainer.runtime.audio import decode
+from trainer.runtime.features import available, make
+from trainer.runtime.features.spectral import PLOT_BOX, load_png_image
 
 SR = 22050
 PIPELINES = ("waveform", "logmel", "mfcc", "cqt", "chroma", "fft", "mfcc-segments", "mfcc-chroma-periods",

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from tagger.audio import WindowSpec, cut_windows, plan_windows
+from trainer.runtime.audio import WindowSpec, cut_windows, plan_windows
 
 SR = 100  # a small rate keeps the arithmetic readable: 1 s = 100 samples
 

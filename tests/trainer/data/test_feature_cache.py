@@ -7,8 +7,8 @@ from collections.abc import Callable
 import numpy as np
 
 from tests.support import tone, write_audio
-from trainer.features import make
-from trainer.features.cache import FeatureCache, default_cache_dir
+from trainer.data.feature_cache import FeatureCache, default_cache_dir
+from trainer.runtime.features import make
 
 
 def _counting(result: np.ndarray) -> tuple[list[int], Callable[[], np.ndarray]]:

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import platformdirs
 
-from trainer.features import FeaturePipeline
+from trainer.runtime.features import FeaturePipeline
 
 # Bump when a pipeline's code changes what it computes for the same parameters.
 FORMAT = 1

@@ -13,8 +13,8 @@ from typing import Any, ClassVar
 import numpy as np
 
 _REGISTRY: dict[str, type[FeaturePipeline]] = {}
-# Modules that register pipelines; imported on first lookup so `import trainer.features` stays light.
-_MODULES = ("trainer.features.gtzan_csv", "trainer.features.spectral", "trainer.features.musicnn")
+# Modules that register pipelines; imported on first lookup so `import trainer.runtime.features` stays light.
+_MODULES = ("trainer.runtime.features.gtzan_csv", "trainer.runtime.features.spectral", "trainer.runtime.features.musicnn")
 
 
 class FeaturePipeline(ABC):

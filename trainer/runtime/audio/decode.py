@@ -9,7 +9,7 @@ Files are decoded in blocks of ``BLOCK_S`` seconds and resampled as a stream, so
 ``decode_windows`` holds only the samples its windows use: memory is bounded by the window cap,
 not by the track's length. A file that stops early (cut short, or damaged partway) gives the
 audio before the damage and is marked ``truncated``; a file that gives no audio at all is refused
-with what it really is (``tagger.audio.sniff``), never a decoder's internal message.
+with what it really is (``trainer.runtime.audio.sniff``), never a decoder's internal message.
 """
 
 from __future__ import annotations
@@ -25,8 +25,13 @@ import numpy as np
 import soundfile as sf
 import soxr
 
-from tagger.audio.sniff import sniff, truncation, why_undecodable
-from tagger.audio.windows import WindowSpec, Windows, plan_windows, windows_from
+from trainer.runtime.audio.sniff import sniff, truncation, why_undecodable
+from trainer.runtime.audio.windows import (
+    Windows,
+    WindowSpec,
+    plan_windows,
+    windows_from,
+)
 
 AUDIO_EXTENSIONS = frozenset(
     {".mp3", ".flac", ".ogg", ".oga", ".opus", ".m4a", ".mp4", ".aac", ".wav", ".aif", ".aiff", ".au"}
@@ -105,7 +110,9 @@ def _soundfile(path: Path) -> _Source:
 
 
 def _ffmpeg(path: Path) -> _Source:
-    from torchcodec.decoders import AudioDecoder  # imported lazily: FFmpeg libraries load slowly
+    from torchcodec.decoders import (
+        AudioDecoder,  # imported lazily: FFmpeg libraries load slowly
+    )
 
     handle = None
     try:
