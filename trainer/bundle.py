@@ -30,6 +30,7 @@ from trainer.methods import create as create_method
 from trainer.methods import get as method_spec
 from trainer.methods.base import Method
 from trainer.methods.pretrained import MethodUnavailable
+from trainer.runtime.errors import UserError
 from trainer.runtime.features import FeaturePipeline, pipeline_class
 from trainer.runtime.features import available as features_available
 from trainer.runtime.features import make as make_pipeline
@@ -55,7 +56,7 @@ SKOPS_TRUSTED_TYPES = frozenset({
 })
 
 
-class BundleError(Exception):
+class BundleError(UserError):
     """A bundle that cannot or must not be loaded; the message says why."""
 
 

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from tagger.library.models import Base, FsText
 from tagger.paths import data_dir
+from trainer.runtime.errors import UserError
 
 
 def _add_prediction_flags(conn: Connection) -> None:
@@ -50,7 +51,7 @@ MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _add_prediction_flags,
 BUSY_TIMEOUT_MS = 10_000
 
 
-class LibraryError(Exception):
+class LibraryError(UserError):
     """The catalogue cannot be used as asked; the message is meant for the user."""
 
 

@@ -14,6 +14,8 @@ from typing import Any, ClassVar
 
 from mutagen import FileType
 
+from trainer.runtime.errors import UserError
+
 #: The exact genre fields of one file, JSON-serialisable, enough to put them back byte for byte.
 GenreState = dict[str, Any]
 
@@ -33,13 +35,13 @@ class TagInfo:
     genre_state: GenreState = field(default_factory=dict)
 
 
-class TagError(Exception):
+class TagError(UserError):
     """A tag could not be read or written; ``reason`` is a short sentence for the user."""
 
+    path: Path
+
     def __init__(self, path: Path | str, reason: str) -> None:
-        super().__init__(f"{path}: {reason}")
-        self.path = Path(path)
-        self.reason = reason
+        super().__init__(reason, path)
 
 
 class UnreadableTags(TagError):

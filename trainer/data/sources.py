@@ -7,9 +7,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from trainer.data.splits import Split, make_split
+from trainer.runtime.errors import UserError
 
 
-class DataError(ValueError):
+class DataError(UserError, ValueError):
     """A dataset or split that cannot be used as given; the message says why."""
 
 

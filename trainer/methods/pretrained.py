@@ -18,12 +18,14 @@ from typing import Any
 
 from torch import nn
 
+from trainer.runtime.errors import UserError
+
 WEIGHTS_HELP = ("pass them with `--weights {key}=PATH_OR_HUB_ID` (genre-trainer reproduce) or `--set {field}=...` "
                 "(genre-trainer train), or allow random initialisation with `--allow-random-init` "
                 "(`--set allow_random_init=true`); reports then mark the method as not pretrained")
 
 
-class MethodUnavailable(RuntimeError):
+class MethodUnavailable(UserError):
     """A method that cannot run as configured here (no weights, a package missing); the message
     says what is missing and how to provide it."""
 

@@ -32,6 +32,7 @@ from trainer.runtime.audio.windows import (
     plan_windows,
     windows_from,
 )
+from trainer.runtime.errors import UserError
 
 AUDIO_EXTENSIONS = frozenset(
     {".mp3", ".flac", ".ogg", ".oga", ".opus", ".m4a", ".mp4", ".aac", ".wav", ".aif", ".aiff", ".au"}
@@ -45,13 +46,13 @@ FFMPEG_BLOCK_S = 30.0
 _DECLARED_SHARE = 0.98
 
 
-class UnreadableAudio(Exception):
+class UnreadableAudio(UserError):
     """A file that cannot be decoded; ``reason`` is a short sentence for the user."""
 
+    path: Path
+
     def __init__(self, path: Path | str, reason: str) -> None:
-        super().__init__(f"{path}: {reason}")
-        self.path = Path(path)
-        self.reason = reason
+        super().__init__(reason, path)
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,7 @@ import torch
 
 from trainer.data.feature_cache import FeatureCache, file_digest
 from trainer.fit import Cancelled, resolve_device
+from trainer.runtime.errors import UserError
 
 if TYPE_CHECKING:
     from transformers import Wav2Vec2Config, Wav2Vec2Model
@@ -56,7 +57,7 @@ WAV2VEC2_SIZES: dict[str, dict[str, Any]] = {
 }
 
 
-class WeightsNotFound(FileNotFoundError):
+class WeightsNotFound(UserError, FileNotFoundError):
     """Weights named by the user that cannot be read; the message says what was looked for."""
 
 
