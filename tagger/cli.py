@@ -291,8 +291,8 @@ def cmd_retrain(args: argparse.Namespace) -> int:
     from datetime import datetime
 
     from tagger.library.confirmed import confirmed_examples
-    from tagger.training import TrainRequest, train
-    from trainer.fit import Cancelled
+    from trainer.runtime.errors import UserError
+    from trainer.service import Cancelled, TrainRequest, train
 
     with open_db(args) as lib:
         examples = confirmed_examples(lib, [str(f.resolve()) for f in args.folders])
@@ -301,7 +301,7 @@ def cmd_retrain(args: argparse.Namespace) -> int:
         print("error: no track has a confirmed genre yet: confirm or accept genres first", file=sys.stderr)
         return 1
     out = args.out or models / f"{args.method}-{datetime.now():%Y%m%d-%H%M%S}"
-    request = TrainRequest(method=args.method, out=str(out), examples=tuple(examples), library_name=library_name,
+    request = TrainRequest(method=args.method, out=str(out), examples=tuple(examples), examples_name=library_name,
                            split=args.split, seed=args.seed, device=args.device)
 
     def send(kind: str, payload) -> None:
@@ -312,7 +312,7 @@ def cmd_retrain(args: argparse.Namespace) -> int:
     with stop_on_ctrl_c() as stop:
         try:
             outcome = train(request, send, stop.is_set)
-        except ValueError as exc:  # too few confirmed songs, a split that leaves no test songs
+        except UserError as exc:  # too few confirmed songs, a split that leaves no test songs
             print(f"error: {exc}", file=sys.stderr)
             return 1
         except Cancelled:
@@ -326,7 +326,7 @@ def cmd_retrain(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     from tagger.library.write import MODES, WritePolicy
     from tagger.profile.shares import WEIGHTINGS
-    from tagger.training import DEFAULT_METHODS
+    from trainer.service import DEFAULT_METHODS
 
     policy = WritePolicy()
     parser = argparse.ArgumentParser(prog="genre-tagger", description=__doc__)

@@ -10,24 +10,11 @@ from typing import Any
 
 from tqdm import tqdm
 
-from trainer.data.sources import DataError, build_split, open_dataset
+from trainer.data.sources import build_split, open_dataset
 from trainer.data.splits import SPLIT_NAMES
+from trainer.runtime.errors import UserError
 from trainer.runtime.features import make as make_pipeline
-
-
-def parse_overrides(pairs: list[str]) -> dict[str, Any]:
-    """``key=value`` pairs; values are JSON where they parse (numbers, lists), else strings."""
-    overrides: dict[str, Any] = {}
-    for pair in pairs:
-        key, sep, raw = pair.partition("=")
-        if not sep:
-            raise SystemExit(f"error: --set expects key=value, got {pair!r}")
-        try:
-            value = json.loads(raw)
-        except json.JSONDecodeError:
-            value = raw
-        overrides[key] = tuple(value) if isinstance(value, list) else value
-    return overrides
+from trainer.service import parse_overrides
 
 
 def save_table(out: Path, stem: str, results: Any, table: str) -> None:
@@ -43,9 +30,10 @@ def open_data(args: argparse.Namespace):
     return open_dataset(args.data, window=getattr(args, "window", None))
 
 
-def _epoch_printer(log) -> None:
-    valid = "" if log.valid_accuracy is None else f"  valid loss {log.valid_loss:.4f}  valid acc {log.valid_accuracy:.3f}"
-    print(f"epoch {log.epoch:4d}  train loss {log.train_loss:.4f}{valid}  ({log.seconds:.1f}s)", file=sys.stderr)
+def _epoch_printer(log: dict[str, Any]) -> None:
+    valid = ("" if log["valid_accuracy"] is None
+             else f"  valid loss {log['valid_loss']:.4f}  valid acc {log['valid_accuracy']:.3f}")
+    print(f"epoch {log['epoch']:4d}  train loss {log['train_loss']:.4f}{valid}  ({log['seconds']:.1f}s)", file=sys.stderr)
 
 
 def cmd_methods(args: argparse.Namespace) -> int:
@@ -57,18 +45,29 @@ def cmd_methods(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from trainer.methods.base import Hooks
-    from trainer.report import run_title
-    from trainer.run import train_to_folder
+    from trainer.service import Cancelled, TrainRequest, read_examples, train
 
-    data = open_data(args)
-    split = build_split(data, args.split, args.seed, args.data, args.splits_dir)
-    out = Path(args.out or f"runs/{args.method}-{split.name}-seed{args.seed}")
-    summary = train_to_folder(args.method, data, split, out, seed=args.seed, overrides=parse_overrides(args.set),
-                              hooks=Hooks(on_epoch=_epoch_printer if args.verbose else None),
-                              export_bundle=not args.no_bundle)
-    print(run_title(summary))
-    print(f"report: {out / 'report.json'}")
+    def send(kind: str, payload: Any) -> None:
+        if kind == "stage":
+            print(f"{payload}...", file=sys.stderr)
+        elif kind == "epoch" and args.verbose:
+            _epoch_printer(payload)
+
+    examples = read_examples(args.examples) if args.examples else ()
+    label = f"{args.method}-{Path(args.examples).stem if args.examples else args.split}-seed{args.seed}"
+    request = TrainRequest(method=args.method, out=str(args.out or f"runs/{label}"),
+                           data=tuple(str(p) for p in args.data or ()), examples=examples,
+                           examples_name=str(args.examples), window_s=args.window, split=args.split,
+                           splits_dir=str(args.splits_dir) if args.splits_dir else None, seed=args.seed,
+                           overrides=parse_overrides(args.set), device=args.device,
+                           export_bundle=not args.no_bundle)
+    try:
+        outcome = train(request, send)
+    except Cancelled:
+        print("stopped; no model was saved", file=sys.stderr)
+        return 1
+    print(outcome.title)
+    print(f"report: {Path(outcome.report_dir) / 'report.json'}")
     return 0
 
 
@@ -130,12 +129,9 @@ def cmd_curve(args: argparse.Namespace) -> int:
 
 def cmd_plot(args: argparse.Namespace) -> int:
     from trainer.figures import clip_figures
-    from trainer.runtime.audio import UnreadableAudio, decode
+    from trainer.runtime.audio import decode
 
-    try:
-        audio = decode(args.clip, args.sample_rate)
-    except UnreadableAudio as exc:
-        raise SystemExit(f"error: {exc}") from None
+    audio = decode(args.clip, args.sample_rate)
     written = clip_figures(audio.samples[: int(args.seconds * args.sample_rate)], args.sample_rate, args.out,
                            stem=args.clip.stem)
     for view, path in written.items():
@@ -208,10 +204,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="genre-trainer", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
-    def data_args(p: argparse.ArgumentParser, split: bool = True, window: bool = True) -> None:
-        p.add_argument("--data", type=Path, required=True, action="append",
-                       help="features CSV (features_30_sec.csv) or an audio folder (GTZAN layout or one folder per "
-                            "genre); give several audio folders to join them (a song id in two is one song)")
+    def data_args(p: argparse.ArgumentParser, split: bool = True, window: bool = True, examples: bool = False) -> None:
+        data_help = ("features CSV (features_30_sec.csv) or an audio folder (GTZAN layout or one folder per "
+                     "genre); give several audio folders to join them (a song id in two is one song)")
+        if examples:
+            source = p.add_mutually_exclusive_group(required=True)
+            source.add_argument("--data", type=Path, action="append", help=data_help)
+            source.add_argument("--examples", type=Path, metavar="CSV",
+                                help="labelled audio files: a CSV with path, genre and song columns, such as the "
+                                     "genres you confirmed, written by `genre-tagger confirmed --csv FILE`")
+        else:
+            p.add_argument("--data", type=Path, required=True, action="append", help=data_help)
         if window:
             p.add_argument("--window", type=float, metavar="SECONDS",
                            help="audio window length (default: 30 s, or the longest clip rounded up to a whole "
@@ -227,8 +230,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("train", help="train one method on one split; write a report folder and a bundle")
     p.add_argument("method")
-    data_args(p)
+    data_args(p, examples=True)
     p.add_argument("--out", help="report folder (default runs/METHOD-SPLIT-seedN)")
+    p.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:1, mps")
     p.add_argument("--no-bundle", action="store_true", help="skip exporting the model bundle")
     p.add_argument("-v", "--verbose", action="store_true", help="print every epoch")
     p.set_defaults(func=cmd_train)
@@ -306,14 +310,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from trainer.methods import UnknownMethod
-
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except UnknownMethod as exc:
-        raise SystemExit(f"error: {exc.args[0]}") from None
-    except DataError as exc:
+    except UserError as exc:  # what a user can fix is one line; anything else keeps its traceback
         raise SystemExit(f"error: {exc}") from None
 
 

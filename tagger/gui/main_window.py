@@ -834,7 +834,7 @@ class MainWindow(QMainWindow):
             self.retrain_window.show()
             self.retrain_window.raise_()
             return
-        from trainer.methods import specs
+        from trainer.service import methods
 
         self.retrain_action.setEnabled(False)
         self.statusBar().showMessage("Loading the training methods…")
@@ -856,7 +856,7 @@ class MainWindow(QMainWindow):
             self.retrain_action.setEnabled(True)
             self.messages.show_message(f"The trainer cannot be loaded: {message}", "error")
 
-        self.run_side_job("Loading methods", lambda ctx: specs(), opened, failed)
+        self.run_side_job("Loading methods", lambda ctx: methods(), opened, failed)
 
     def _remember_dataset(self, kind: str, path: str) -> None:
         """Keep the retraining dataset for the next time the dialog opens."""

@@ -46,9 +46,16 @@ from PySide6.QtWidgets import (
 
 from tagger.gui.bundles import LEAKY_COLUMN, REFERENCE_SPLIT, bundle_info
 from tagger.gui.charts import FigureView, draw_confusion
-from tagger.training import DEFAULT_METHODS, TrainOutcome, TrainRequest, main_parameters
+from trainer import service
 from trainer.bundle import BundleError
-from trainer.methods import MethodSpec
+from trainer.service import (
+    DEFAULT_METHODS,
+    SPLIT_NAMES,
+    TrainOutcome,
+    TrainRequest,
+    main_parameters,
+    parse_overrides,
+)
 
 #: Dataset kinds: key -> title.
 DATASETS: dict[str, str] = {
@@ -102,9 +109,7 @@ class TrainingProcess(QObject):
         context = multiprocessing.get_context("spawn")
         self.queue = context.Queue()
         self.cancel_event = context.Event()
-        from tagger import training
-
-        self.process = context.Process(target=training.main, args=(request, self.queue, self.cancel_event),
+        self.process = context.Process(target=service.main, args=(request, self.queue, self.cancel_event),
                                        name="genre-tagger-training", daemon=True)
         self.timer = QTimer(self, interval=POLL_MS)
         self.timer.timeout.connect(self._poll)
@@ -174,12 +179,10 @@ class RetrainWindow(QDialog):
     #: (dataset kind, path) whenever the user chooses a dataset, for the settings to remember.
     dataset_chosen = Signal(str, str)
 
-    def __init__(self, specs: dict[str, MethodSpec], models_dir: Path, device: str,
+    def __init__(self, specs: dict[str, service.MethodSpec], models_dir: Path, device: str,
                  library_examples: Callable[[], list[tuple[str, str, str]]], library_name: str,
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        from trainer.data.splits import SPLIT_NAMES
-
         self.setWindowTitle("Retrain the model")
         self.resize(980, 700)
         self.models_dir, self.device = models_dir, device
@@ -417,8 +420,6 @@ class RetrainWindow(QDialog):
 
     def overrides(self) -> dict[str, Any]:
         """The parameters the user changed, parsed as the trainer's ``--set`` parses them."""
-        from trainer.cli import parse_overrides
-
         changed = [f"{key}={edit.text().strip()}" for key, (edit, default) in self.parameter_edits.items()
                    if edit.text().strip() != json.dumps(default)]
         if self._has_column_choice() and self.leave_out.isChecked():
@@ -438,12 +439,12 @@ class RetrainWindow(QDialog):
             examples = tuple(self.library_examples())
             if not examples:
                 raise ValueError("no accepted genres in your library yet: accept or set genres first")
-            return TrainRequest(examples=examples, library_name=self.library_name, **common)
+            return TrainRequest(examples=examples, examples_name=self.library_name, **common)
         path = self.path.text().strip()
         problem = path_problem(self.dataset_kind, path)
         if problem:
             raise ValueError(problem)
-        return TrainRequest(data_path=path, **common)
+        return TrainRequest(data=(path,), **common)
 
     # The run
 

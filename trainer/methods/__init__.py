@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from trainer.methods.base import Method
+from trainer.runtime.errors import UserError
 
 _SPECS: dict[str, MethodSpec] = {}
 _FAMILIES = (
@@ -29,7 +30,7 @@ _FAMILIES = (
 )
 
 
-class UnknownMethod(KeyError):
+class UnknownMethod(UserError, KeyError):
     """A method name that is not registered."""
 
 

@@ -17,3 +17,6 @@ class UserError(Exception):
         self.path = Path(path) if path is not None else None
         self.reason = reason
         super().__init__(f"{path}: {reason}" if path is not None else reason)
+
+    def __str__(self) -> str:  # one line as given, also where a subclass is a KeyError (which would quote it)
+        return str(self.args[0]) if self.args else self.reason

@@ -155,7 +155,7 @@ def test_each_kind_of_data_starts_with_its_own_method(qtbot, window, tmp_path):
     """A library or a folder of a user's own music starts on a MusiCNN head (it learns from a few
     dozen songs); GTZAN starts on the shipped model's family; a method picked by hand stays while
     the path changes."""
-    from tagger.training import DEFAULT_METHODS
+    from trainer.service import DEFAULT_METHODS
 
     dialog = open_retrain(qtbot, window)
     dialog.set_dataset("library")
