@@ -73,7 +73,7 @@ def settle(app, seconds: float = 0.3) -> None:
 def shoot_size(app, size: str, music: Path, out: Path, work: Path) -> list[Path]:
     """Drive a fresh window over a fresh catalogue at ``size`` and save every screen."""
     from tagger.gui.main_window import MainWindow
-    from tagger.gui.settings import Settings
+    from tagger.settings import Settings
 
     width, height = (int(v) for v in size.split("x"))
     folder = out / size

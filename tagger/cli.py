@@ -324,13 +324,12 @@ def cmd_retrain(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from tagger.library.write import MODES, WritePolicy
+    from tagger.options import BY_KEY
     from tagger.profile.shares import WEIGHTINGS
     from trainer.service import DEFAULT_METHODS
 
-    policy = WritePolicy()
     parser = argparse.ArgumentParser(prog="genre-tagger", description=__doc__)
-    parser.add_argument("--db", type=Path, help="catalogue file (default: library.db in the user data folder)")
+    BY_KEY["library"].add_to(parser)
     sub = parser.add_subparsers(dest="command")
     # --db after the command name as well; SUPPRESS keeps it from hiding a --db given before
     db = argparse.ArgumentParser(add_help=False)
@@ -344,16 +343,15 @@ def build_parser() -> argparse.ArgumentParser:
                        help="classify files or folders and print genres; with no paths, the whole catalogue")
     p.add_argument("paths", nargs="*", type=Path, help="files or folders (recursive); none: every catalogue "
                    "track the model has not classified yet")
-    p.add_argument("--model", type=Path, help="model bundle folder or zip (default: the shipped MSD genre tagger, resources/musicnn-msd)")
-    p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (default auto)")
-    p.add_argument("--workers", type=int, help="decoding processes (default: one per core; 0 = none)")
+    for key in ("model", "device", "workers"):
+        BY_KEY[key].add_to(p)
     p.add_argument("--top", type=int, default=3,
                    help="how many genre scores (and descriptors) to show per track (default 3)")
     p.add_argument("--max-genres", type=int, default=DEFAULT_MAX_GENRES,
                    help="a multi-label model names at most this many genres per track, those above its "
                         f"threshold (default {DEFAULT_MAX_GENRES}); a GTZAN-10 model names its top genre")
-    p.add_argument("--window", type=float, help="window length in seconds (default: the model's, 30)")
-    p.add_argument("--hop", type=float, help="hop between windows in seconds (default: the window length)")
+    BY_KEY["window_s"].add_to(p)
+    BY_KEY["hop_s"].add_to(p)
     p.add_argument("--max-windows", type=int, help="classify at most K windows spread over each track "
                    f"(default {DEFAULT_MAX_WINDOWS}: memory and time per track stay bounded however long it is)")
     p.add_argument("--exact-features", action="store_true",
@@ -363,13 +361,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_classify)
 
     p = sub.add_parser("write", parents=[db], help="write predicted (or confirmed) genres into the files")
-    p.add_argument("--mode", choices=MODES, default=policy.mode,
-                   help="empty: only files without a genre (default); replace; or append to what is there")
-    p.add_argument("--min-confidence", type=float, default=policy.min_confidence,
-                   help=f"write genres at least this probable (default {policy.min_confidence})")
-    p.add_argument("--max-genres", type=int, default=policy.max_genres,
-                   help=f"at most this many genres per file (default {policy.max_genres})")
-    p.add_argument("--id3v23", action="store_true", help="write ID3v2.3 instead of v2.4 (MP3, WAV, AIFF)")
+    for key in ("write_mode", "min_confidence", "max_genres", "id3v23"):
+        BY_KEY[key].add_to(p)
     p.add_argument("--dry-run", "--pretend", action="store_true", help="show what would change, write nothing")
     p.set_defaults(func=cmd_write)
 
@@ -387,7 +380,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "embeddings, which learns from a few dozen songs a genre)")
     p.add_argument("--split", default="random-80-20", help="song-level split (default random-80-20)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (default auto)")
+    BY_KEY["device"].add_to(p)
     p.add_argument("--out", type=Path, help="report and bundle folder (default: models/ beside the catalogue)")
     p.set_defaults(func=cmd_retrain)
 

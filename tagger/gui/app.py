@@ -86,7 +86,7 @@ def run_app(argv: list[str] | None = None, settings_path: Path | None = None) ->
 
     from tagger.gui.jobs import describe_error
     from tagger.gui.main_window import MainWindow
-    from tagger.gui.settings import Settings
+    from tagger.settings import Settings
 
     app = QApplication.instance() or QApplication(argv if argv is not None else sys.argv[:1])
     app.setApplicationName("genre-tagger")

@@ -49,7 +49,6 @@ from tagger.gui.messages import MessageBar
 from tagger.gui.profile_tab import ProfileTab, ProfileView, build_profile
 from tagger.gui.retrain import RetrainWindow
 from tagger.gui.review import HistoryDialog, ReviewBar, WritePreviewDialog
-from tagger.gui.settings import Settings
 from tagger.gui.settings_page import SettingsPage
 from tagger.library import (
     ClassifyReport,
@@ -67,6 +66,7 @@ from tagger.library import (
 )
 from tagger.library.confirmed import confirmed_examples
 from tagger.profile import Weighting
+from tagger.settings import Settings
 
 #: While a job runs, the table shows its progress this often (ms), or less often on a library so
 #: large that re-reading it would take more than a twentieth of the GUI thread's time.

@@ -32,8 +32,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from tagger.gui.settings import BY_KEY, Settings
 from tagger.library import EditReport, SessionSummary, WritePolicy
+from tagger.options import BY_KEY
+from tagger.settings import Settings
 
 #: Where a write applies: key -> title.
 SCOPES: dict[str, str] = {

@@ -1,5 +1,5 @@
 """The settings tab: the active model (with the way to retrain one), then a form built from the
-option declarations in ``tagger.gui.settings``; each change is validated and saved at once."""
+option declarations in ``tagger.options``; each change is validated and saved at once."""
 
 from __future__ import annotations
 
@@ -25,7 +25,8 @@ from PySide6.QtWidgets import (
 )
 
 from tagger.gui.bundles import BundleInfo, bundle_info, trained_bundles
-from tagger.gui.settings import OPTIONS, Option, Settings
+from tagger.options import OPTIONS, Option
+from tagger.settings import Settings
 from trainer.bundle import BundleError
 from trainer.runtime.resources import DEFAULT_BUNDLE, SHIPPED_BUNDLES
 

@@ -144,7 +144,7 @@ def test_the_shipped_xgboost_model_loads_and_is_documented():
 
 def test_the_default_model_is_the_msd_genre_tagger_the_app_loads(tmp_path):
     """The README's measured choice: the file the app and ``classify`` load without ``--model``."""
-    from tagger.gui.settings import Settings
+    from tagger.settings import Settings
 
     assert DEFAULT_BUNDLE == RESOURCES / "musicnn-msd"
     want = json.loads((RESOURCES / "musicnn-msd" / "bundle.json").read_text())["id"]

@@ -72,7 +72,7 @@ def make_window(qtbot, tmp_path, model_bundle):
     """``make_window(**settings)``: a shown main window over a fresh catalogue in ``tmp_path``.
     Windows of 5 s keep feature extraction quick; decoding runs in the app (no worker start-up)."""
     from tagger.gui.main_window import MainWindow
-    from tagger.gui.settings import Settings
+    from tagger.settings import Settings
 
     windows = []
 

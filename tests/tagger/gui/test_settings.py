@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from tagger.gui.settings import BY_KEY, OPTIONS, Settings
+from tagger.options import BY_KEY, OPTIONS
+from tagger.settings import Settings
 from tagger.library import WritePolicy
 from trainer.runtime.audio import WindowSpec
 
