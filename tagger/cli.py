@@ -96,17 +96,11 @@ def print_list(title: str, items: list[tuple[str, str]]) -> None:
 
 
 def load_classifier(args: argparse.Namespace):
-    """The model bundle named by ``--model`` (or the shipped default); None after printing why not."""
+    """The model bundle named by ``--model`` (or the shipped default); a ``UserError`` says why not."""
     from tagger.engine import Classifier
-    from trainer.bundle import BundleError
-    from trainer.methods.pretrained import MethodUnavailable
 
-    try:
-        return Classifier.load(args.model, device=args.device, window=window_spec(args),
-                               exact_features=args.exact_features)
-    except (BundleError, MethodUnavailable, ImportError, ValueError) as exc:  # what a user can fix: say it
-        print(f"error: {exc}", file=sys.stderr)
-        return None
+    return Classifier.load(args.model, device=args.device, window=window_spec(args),
+                           exact_features=args.exact_features)
 
 
 def cmd_classify_paths(args: argparse.Namespace) -> int:
@@ -118,8 +112,6 @@ def cmd_classify_paths(args: argparse.Namespace) -> int:
         print("error: --max-genres must be at least 1", file=sys.stderr)
         return 2
     classifier = load_classifier(args)
-    if classifier is None:
-        return 2
     files = list(iter_audio_files(args.paths))
     if not files:
         print("error: no audio files found in the given paths", file=sys.stderr)
@@ -163,8 +155,6 @@ def cmd_classify_library(args: argparse.Namespace) -> int:
     from tagger.library import classify_library
 
     classifier = load_classifier(args)
-    if classifier is None:
-        return 2
     with open_db(args) as lib, stop_on_ctrl_c() as stop, progress_bar("classify") as progress:
         report = classify_library(lib, classifier, source=str(args.model.resolve()) if args.model else None,
                                   workers=args.workers, progress=progress, cancel=stop)
@@ -403,19 +393,17 @@ def main(argv: list[str] | None = None) -> int:
         from tagger.gui import run_app
 
         return run_app()
-    from tagger.library import LibraryError, default_db_path
+    from tagger.library import default_db_path
     from tagger.library.db import CATALOGUE_FAULTS, catalogue_fault
     from tagger.library.lock import WriteLocked
     from tagger.library.tracks import shown
+    from trainer.runtime.errors import UserError
 
     try:
         return args.func(args)
-    except WriteLocked as exc:  # another write holds the catalogue: nothing was done; run again later
+    except UserError as exc:  # what a user can fix: one line; anything else keeps its traceback
         print(f"error: {shown(str(exc))}", file=sys.stderr)
-        return 1
-    except LibraryError as exc:
-        print(f"error: {shown(str(exc))}", file=sys.stderr)
-        return 2
+        return 1 if isinstance(exc, WriteLocked) else 2  # a locked catalogue: nothing was done; run again later
     except CATALOGUE_FAULTS as exc:  # the catalogue failed mid-job: full disk, locked, damaged
         print(f"error: {shown(catalogue_fault(exc, args.db or default_db_path()))}", file=sys.stderr)
         return 2

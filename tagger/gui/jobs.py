@@ -25,15 +25,10 @@ def describe_error(exc: BaseException) -> str:
     """A short, plain message for ``exc``, for the message bar (the traceback goes to the log)."""
     from sqlalchemy.exc import OperationalError
 
-    from tagger.library import LibraryError
-    from tagger.tags import TagError
-    from trainer.bundle import BundleError
-    from trainer.runtime.audio import UnreadableAudio
+    from trainer.runtime.errors import UserError
 
-    if isinstance(exc, (LibraryError, BundleError)):
+    if isinstance(exc, UserError):
         return str(exc)
-    if isinstance(exc, (TagError, UnreadableAudio)):
-        return f"{exc.path}: {exc.reason}"
     text = str(exc)
     if (isinstance(exc, OSError) and exc.errno == errno.ENOSPC) or "disk is full" in text:
         return "The disk is full: free some space, then try again. Nothing was lost."
