@@ -393,9 +393,10 @@ def cmd_accept(args: argparse.Namespace) -> int:
         if args.paths:
             ids, complete = picked_tracks(lib, args.paths)
             query &= TrackIds(ids)
+        # counted before accepting: what the rule leaves out for resting on padding or truncation
+        with_untrusted = len(accept_predictions(lib, query, replace(rule, include_untrusted=True), dry_run=True))
         accepted = accept_predictions(lib, query, rule, dry_run=args.dry_run)
-        trusting = replace(rule, include_untrusted=True)
-        untrusted = len(accept_predictions(lib, query, trusting, dry_run=True)) - len(accepted)
+        untrusted = with_untrusted - len(accepted)
     for a in accepted:
         print(f"{'would accept' if args.dry_run else 'accepted'} {shown(a.path)}: {shown('; '.join(a.genres))}")
     if args.dry_run:

@@ -100,7 +100,10 @@ def test_accept_dry_run_then_accept_by_genre_then_all(db, capsys):
     assert "2 tracks accepted" in out
     run(capsys, "--db", str(db), "accept")  # the window's starting threshold, 80%
     assert {n for n, g in accepted(db).items() if g} == trusted
-    assert "1 track accepted" in run(capsys, "--db", str(db), "accept", "--include-untrusted")
+    out = run(capsys, "--db", str(db), "accept")
+    assert "nothing to accept" in out and "left out: 1 prediction" in out
+    out = run(capsys, "--db", str(db), "accept", "--include-untrusted")
+    assert "1 track accepted" in out and "left out" not in out
     assert accepted(db)[PADDED] == ["blues"]
     assert "nothing to accept" in run(capsys, "--db", str(db), "accept", "--min-confidence", "0")
 
