@@ -313,6 +313,179 @@ def cmd_retrain(args: argparse.Namespace) -> int:
     return 0
 
 
+def listing_filters(args: argparse.Namespace):
+    """The ``Filters`` the list and accept options name; ``None`` after printing why they cannot."""
+    from tagger.library.listing import Filters
+
+    for option, value in (("--min-confidence", args.min_confidence), ("--max-confidence", args.max_confidence)):
+        if value is not None and not 0.0 <= value <= 1.0:
+            print(f"error: {option} must be between 0 and 1", file=sys.stderr)
+            return None
+    if args.genre is not None and not args.genre.strip():
+        print("error: --genre cannot be empty", file=sys.stderr)
+        return None
+    return Filters(folders=tuple(str(f.expanduser().resolve()) for f in args.folder) if args.folder else None,
+                   genre=args.genre and args.genre.strip(), min_confidence=args.min_confidence or 0.0,
+                   max_confidence=args.max_confidence, status=args.status, text=args.search or "",
+                   format=args.format, padded=args.padded, truncated=args.truncated)
+
+
+def picked_tracks(lib, paths: list[Path]) -> tuple[list[int], bool]:
+    """The catalogue ids of ``paths`` (printing those it does not hold), and whether all were found."""
+    from tagger.library import track_ids_for
+
+    found = track_ids_for(lib, paths)
+    print_list("not in the catalogue", [(p, "unknown file") for p, i in found.items() if i is None])
+    return [i for i in found.values() if i is not None], None not in found.values()
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from tagger.library.listing import list_rows
+    from tagger.library.tracks import shown
+
+    filters = listing_filters(args)
+    if filters is None:
+        return 2
+    with open_db(args) as lib:
+        listed = list_rows(lib, filters.query(), args.sort, args.descending)
+    if args.json:
+        json.dump([{"path": r.path, "title": r.title, "artist": r.artist, "album": r.album, "format": r.format,
+                    "genres": r.genres, "accepted": r.confirmed, "status": r.shown_status, "error": r.error,
+                    "predicted": r.predicted, "confidence": r.confidence, "padded": r.padded,
+                    "truncated": r.truncated} for r in listed], sys.stdout, indent=2)
+        print()
+        return 0
+    for r in listed:
+        predicted = f"{r.predicted} {r.confidence:.0%}" if r.predicted is not None else "-"
+        accepted = "; ".join(r.confirmed or []) or "-"
+        print(f"{r.shown_status:<12} {shown(predicted):<20} {shown(accepted):<20} {shown(r.path)}")
+    print(plural(len(listed), "track"), file=sys.stderr)
+    return 0
+
+
+def cmd_accept(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from tagger.library.queries import TrackIds
+    from tagger.library.review import AcceptRule, accept_predictions
+    from tagger.library.tracks import shown
+
+    filters = listing_filters(args)
+    if filters is None:
+        return 2
+    if args.max_genres < 1:
+        print("error: --max-genres must be at least 1", file=sys.stderr)
+        return 2
+    rule = AcceptRule(min_confidence=filters.min_confidence, max_genres=args.max_genres,
+                      keep_confirmed=not args.replace, include_untrusted=args.include_untrusted or None)
+    with open_db(args) as lib:
+        query, complete = filters.query(), True
+        if args.paths:
+            ids, complete = picked_tracks(lib, args.paths)
+            query &= TrackIds(ids)
+        # counted before accepting: what the rule leaves out for resting on padding or truncation
+        with_untrusted = len(accept_predictions(lib, query, replace(rule, include_untrusted=True), dry_run=True))
+        accepted = accept_predictions(lib, query, rule, dry_run=args.dry_run)
+        untrusted = with_untrusted - len(accepted)
+    for a in accepted:
+        print(f"{'would accept' if args.dry_run else 'accepted'} {shown(a.path)}: {shown('; '.join(a.genres))}")
+    if args.dry_run:
+        print(f"dry run: {plural(len(accepted), 'track')} would be accepted; nothing was changed")
+    else:
+        print(f"{plural(len(accepted), 'track')} accepted" if accepted else "nothing to accept")
+    if untrusted:
+        print(f"left out: {plural(untrusted, 'prediction')} resting on padding or made on a truncated file "
+              "(--include-untrusted accepts them too)")
+    return 0 if complete else 1
+
+
+def cmd_confirm(args: argparse.Namespace) -> int:
+    from tagger.library import confirm_genres
+    from tagger.library.tracks import shown
+
+    with open_db(args) as lib:
+        ids, complete = picked_tracks(lib, args.paths)
+        if ids:
+            confirm_genres(lib, ids, None if args.clear else args.genre)
+    if args.clear:
+        print(f"cleared the accepted genres of {plural(len(ids), 'track')}")
+    else:
+        print(f"{shown('; '.join(args.genre))} confirmed for {plural(len(ids), 'track')}")
+    return 0 if complete else 1
+
+
+def cmd_confirmed(args: argparse.Namespace) -> int:
+    """The confirmed genres as ``path,genre,song`` CSV, the file ``genre-trainer`` trains a library from."""
+    from tagger.library.confirmed import confirmed_examples, write_examples_csv
+
+    with open_db(args) as lib:
+        examples = confirmed_examples(lib, [str(f.expanduser().resolve()) for f in args.folders])
+    if not examples:
+        print("error: no track has a confirmed genre yet: confirm or accept genres first", file=sys.stderr)
+        return 1
+    if args.csv is None:
+        write_examples_csv(examples, sys.stdout)
+        return 0
+    try:  # a name that is not UTF-8 keeps its bytes in the file
+        with open(args.csv, "w", encoding="utf-8", errors="surrogateescape", newline="") as out:
+            write_examples_csv(examples, out)
+    except OSError as exc:
+        print(f"error: cannot write {args.csv}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    print(f"{plural(len(examples), 'track')} with a confirmed genre written to {args.csv}", file=sys.stderr)
+    return 0
+
+
+def add_review_commands(sub: argparse._SubParsersAction, db: argparse.ArgumentParser) -> None:
+    """``list``, ``accept``, ``confirm`` and ``confirmed``: the window's review, on the command line."""
+    from tagger.library.listing import SORT_KEYS
+    from tagger.library.queries import STATUSES
+    from tagger.library.review import DEFAULT_ACCEPT_CONFIDENCE
+
+    def filter_options(p: argparse.ArgumentParser, min_confidence: float | None) -> None:
+        p.add_argument("--status", choices=STATUSES, help="only tracks in this review status")
+        p.add_argument("--genre", help="only tracks with this genre predicted, accepted or in the file (any case)")
+        p.add_argument("--min-confidence", type=float, default=min_confidence,
+                       help="only predictions at least this confident"
+                            + (f" (default {min_confidence})" if min_confidence else ""))
+        p.add_argument("--max-confidence", type=float, help="only predictions at most this confident")
+        p.add_argument("--folder", type=Path, action="append", help="only tracks under this folder (repeatable)")
+        p.add_argument("--search", help="title, artist, album or path contains this text (any case)")
+        p.add_argument("--format", help="only files of this format (mp3, flac, ogg, opus, m4a, wav, aiff)")
+        p.add_argument("--padded", action="store_true", help="only predictions resting mostly on padding")
+        p.add_argument("--truncated", action="store_true", help="only predictions made on truncated files")
+
+    p = sub.add_parser("list", parents=[db], help="list catalogued tracks with their genres, filtered as in the window")
+    filter_options(p, None)
+    p.add_argument("--sort", choices=SORT_KEYS, default="file", help="sort by this column (default file)")
+    p.add_argument("--descending", action="store_true", help="sort the other way")
+    p.add_argument("--json", action="store_true", help="print one JSON document instead of text")
+    p.set_defaults(func=cmd_list)
+
+    p = sub.add_parser("accept", parents=[db], help="accept the predicted genres of the tracks the filters select")
+    p.add_argument("paths", nargs="*", type=Path, help="only these files (default: every track the filters select)")
+    filter_options(p, DEFAULT_ACCEPT_CONFIDENCE)
+    p.add_argument("--max-genres", type=int, default=1, help="at most this many genres per track: the top one, then "
+                   "a multi-label model's others above its own threshold (default 1)")
+    p.add_argument("--replace", action="store_true", help="also replace genres accepted or chosen before")
+    p.add_argument("--include-untrusted", action="store_true",
+                   help="also predictions resting on padding or made on truncated files")
+    p.add_argument("--dry-run", "--pretend", action="store_true", help="show what would be accepted, change nothing")
+    p.set_defaults(func=cmd_accept)
+
+    p = sub.add_parser("confirm", parents=[db], help="give tracks your own genre, or clear the genre accepted")
+    p.add_argument("paths", nargs="+", type=Path, help="catalogued files")
+    what = p.add_mutually_exclusive_group(required=True)
+    what.add_argument("--genre", action="append", help="the genre (repeat for more than one)")
+    what.add_argument("--clear", action="store_true", help="forget the accepted genres: back to review")
+    p.set_defaults(func=cmd_confirm)
+
+    p = sub.add_parser("confirmed", parents=[db], help="the confirmed genres as path,genre,song CSV (to train from)")
+    p.add_argument("folders", nargs="*", type=Path, help="only tracks inside these folders (default: all)")
+    p.add_argument("--csv", type=Path, help="write to this file (default: print)")
+    p.set_defaults(func=cmd_confirmed)
+
+
 def build_parser() -> argparse.ArgumentParser:
     from tagger.options import BY_KEY
     from tagger.profile.shares import WEIGHTINGS
@@ -381,6 +554,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-snapshot", action="store_true", help="do not save this profile as a snapshot")
     p.add_argument("--json", action="store_true", help="print one JSON document instead of text")
     p.set_defaults(func=cmd_profile)
+
+    add_review_commands(sub, db)
     return parser
 
 

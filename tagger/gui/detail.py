@@ -24,8 +24,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from tagger.gui.catalogue import TrackDetail
 from tagger.gui.charts import FigureView
+from tagger.library.listing import TrackDetail
 from tagger.profile.chart import genre_colours
 
 SPECTROGRAM_RATE = 22050
@@ -176,7 +176,7 @@ class TrackDetailPanel(QWidget):
         # descriptors (eras, moods, voices) are shown apart from the genres: they are never written
         self.facts["heard"].setText(" · ".join(f"{d} {p:.0%}" for d, p in detail.descriptors[:4]) or "(nothing)")
         self.facts["accepted"].setText("; ".join(row.confirmed or []) or "(not yet)")
-        state = row.review_state if not row.error else f"{row.review_state}: {row.error}"
+        state = row.shown_status if not row.error else f"{row.shown_status}: {row.error}"
         self.facts["status"].setText(state + (" (shorter than one window, padded)" if detail.padded else ""))
         self._draw_timeline(detail, window_length_s)
         self.spectrogram.message("computing the spectrogram…" if row.status == "ok" else "no audio")

@@ -24,10 +24,23 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QWidget
 
-from tagger.gui import catalogue
-from tagger.gui.catalogue import COLUMNS, STATUSES, Filters, Row, folder_of
-from tagger.library import Library
+from tagger.library import Library, listing
+from tagger.library.listing import Filters, folder_of
+from tagger.library.queries import STATUSES, Row
 
+#: Table columns: key (a ``tagger.library.listing.SORT_KEYS`` key) -> title, in the order shown.
+COLUMNS: dict[str, str] = {
+    "title": "Title",
+    "artist": "Artist",
+    "album": "Album",
+    "genres": "Current genre",
+    "predicted": "Predicted genre",
+    "confidence": "Confidence",
+    "confirmed": "Accepted genre",
+    "status": "Status",
+    "file": "File",
+    "folder": "Folder",
+}
 _KEYS = list(COLUMNS)
 _STATE_TITLES = STATUSES | {"written": "Written"}
 _STATE_COLOURS = {"accepted": QColor("#1b7f3b"), "written": QColor("#1f5fa8"), "unreadable": QColor("#b3261e"),
@@ -45,7 +58,7 @@ class LibraryModel(QAbstractTableModel):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.lib: Library | None = None
-        self.filters = Filters()
+        self.filters = Filters(folders=())
         self.sort_key = "title"
         self.descending = False
         self._ids: list[int] = []
@@ -78,12 +91,12 @@ class LibraryModel(QAbstractTableModel):
             return None
         key = _KEYS[index.column()]
         if role == Qt.ItemDataRole.DisplayRole:
-            return folder_of(row.path, self.filters.folders) if key == "folder" else self._display(row, key)
+            return folder_of(row.path, self.filters.folders or ()) if key == "folder" else self._display(row, key)
         if role == Qt.ItemDataRole.ToolTipRole:
             return f"{row.path}\n{row.error}" if row.error else row.path
         if role == Qt.ItemDataRole.TextAlignmentRole:
             return (Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter) if key == "confidence" else None
-        return _STATE_COLOURS.get(row.review_state) if key == "status" else None
+        return _STATE_COLOURS.get(row.shown_status) if key == "status" else None
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
         self.sort_key = _KEYS[column]
@@ -101,7 +114,7 @@ class LibraryModel(QAbstractTableModel):
         if key == "confidence":
             return "" if row.confidence is None else f"{row.confidence:.0%}"
         if key == "status":
-            return _STATE_TITLES[row.review_state]
+            return _STATE_TITLES[row.shown_status]
         if key == "file":
             return os.path.basename(row.path)
         return getattr(row, key) or ""
@@ -118,7 +131,7 @@ class LibraryModel(QAbstractTableModel):
 
     def refresh(self) -> None:
         """Query the ids again; unchanged ids keep the view as it is, with fresh values."""
-        ids = catalogue.track_ids(self.lib, self.filters, self.sort_key, self.descending) if self.lib else []
+        ids = listing.track_ids(self.lib, self.filters.query(), self.sort_key, self.descending) if self.lib else []
         self._pages.clear()
         if ids == self._ids:
             if ids:
@@ -133,7 +146,7 @@ class LibraryModel(QAbstractTableModel):
         page = position // self.PAGE
         if page not in self._pages:
             ids = self._ids[page * self.PAGE:(page + 1) * self.PAGE]
-            found = catalogue.rows(self.lib, ids) if self.lib and ids else {}
+            found = listing.rows(self.lib, ids) if self.lib and ids else {}
             self._pages[page] = [found.get(i) for i in ids]
             if len(self._pages) > self.MAX_PAGES:
                 self._pages.popitem(last=False)

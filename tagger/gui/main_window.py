@@ -32,9 +32,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from tagger.gui import catalogue
 from tagger.gui.bundles import BundleInfo, activate, bundle_info
-from tagger.gui.catalogue import STATUSES, Filters
 from tagger.gui.detail import Spectrogram, TrackDetailPanel, compute_spectrogram
 from tagger.gui.jobs import (
     Job,
@@ -65,6 +63,9 @@ from tagger.library import (
     write_library,
 )
 from tagger.library.confirmed import confirmed_examples
+from tagger.library.listing import Filters, genre_choices, track_detail, track_ids
+from tagger.library.queries import STATUSES, Confirmed, Everything, Query, TrackIds
+from tagger.library.review import AcceptRule, accept_predictions
 from tagger.profile import Weighting
 from tagger.settings import Settings
 
@@ -399,7 +400,7 @@ class MainWindow(QMainWindow):
 
     def filters(self) -> Filters:
         row = self.folder_list.currentRow()
-        return Filters(folders=self.settings.folders,
+        return Filters(folders=tuple(self.settings.folders),
                        folder=self.settings.folders[row - 1] if 0 < row <= len(self.settings.folders) else None,
                        genre=self.genre_filter.currentData(), min_confidence=self.confidence_filter.value() / 100,
                        status=self.status_filter.currentData(), text=self.search.text().strip())
@@ -431,7 +432,7 @@ class MainWindow(QMainWindow):
         self._count_changed()
 
     def refresh_genres(self) -> None:
-        genres = catalogue.genre_choices(self.lib) if self.lib else []
+        genres = genre_choices(self.lib) if self.lib else []
         current = self.genre_filter.currentData()
         self.genre_filter.blockSignals(True)
         self.genre_filter.clear()
@@ -577,8 +578,9 @@ class MainWindow(QMainWindow):
         self.review.setEnabled(idle)
         self.cancel_action.setEnabled(self.job is not None)
 
-    def _in_folders(self) -> list[int]:
-        return catalogue.track_ids(self.lib, Filters(folders=self.settings.folders))
+    def _in_folders(self, query: Query = Everything()) -> list[int]:
+        """Ids of the tracks in the user's folders that ``query`` selects."""
+        return track_ids(self.lib, Filters(folders=tuple(self.settings.folders)).query() & query)
 
     def scan_and_classify(self, folders: list[str] | None = None) -> None:
         """Scan ``folders`` (default: all of the user's), then classify what the model has not seen."""
@@ -671,14 +673,16 @@ class MainWindow(QMainWindow):
         if not ids:
             self.messages.show_message("Select the tracks whose predicted genre you accept.", "info")
             return
-        self._confirm_job("Accepting", lambda lib: catalogue.accept_predictions(lib, ids, keep_confirmed=False),
+        self._confirm_job("Accepting", lambda lib: len(accept_predictions(lib, TrackIds(ids),
+                                                                          AcceptRule(keep_confirmed=False))),
                           "Accepted the predicted genre of")
 
     def accept_above(self, threshold: float) -> None:
         """Accept every listed track's prediction at or above ``threshold`` (keeping the user's own)."""
         ids = list(self.model.ids)
         self.settings.set("accept_threshold", threshold)
-        self._confirm_job("Accepting", lambda lib: catalogue.accept_predictions(lib, ids, threshold),
+        self._confirm_job("Accepting", lambda lib: len(accept_predictions(lib, TrackIds(ids),
+                                                                          AcceptRule(min_confidence=threshold))),
                           f"Accepted predictions of {threshold:.0%} or more for")
 
     def set_genre(self, genre: str) -> None:
@@ -707,9 +711,7 @@ class MainWindow(QMainWindow):
     def _scope_ids(self, scope: str) -> list[int]:
         if scope == "selected":
             return self.view.selected_ids()
-        if scope == "accepted":
-            return catalogue.accepted_ids(self.lib, Filters(folders=self.settings.folders))
-        return catalogue.track_ids(self.lib, Filters(folders=self.settings.folders))
+        return self._in_folders(Confirmed() if scope == "accepted" else Everything())
 
     def open_preview(self) -> None:
         """The write preview: choose scope and policy, see the dry run, then write."""
@@ -794,7 +796,7 @@ class MainWindow(QMainWindow):
 
     def show_current_detail(self) -> None:
         track_id = self.view.current_id()
-        detail = catalogue.track_detail(self.lib, track_id) if self.lib and track_id is not None else None
+        detail = track_detail(self.lib, track_id) if self.lib and track_id is not None else None
         self.detail.show_track(detail, self.window_length_s())
         if detail is not None and detail.row.status == "ok":
             path = detail.row.path

@@ -120,7 +120,13 @@ class Library:
         self.close()
 
 
+def _casefold(text: str | None) -> str | None:
+    return None if text is None else str(text).casefold()
+
+
 def _configure(dbapi_connection: sqlite3.Connection, _record: object) -> None:
+    # SQLite's lower() folds ASCII only: queries compare text as Python's str.casefold does
+    dbapi_connection.create_function("casefold", 1, _casefold, deterministic=True)
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     # FULL: a commit is on disk before it returns, so a journal row always outlives the tag write

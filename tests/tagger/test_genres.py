@@ -104,7 +104,6 @@ def msd() -> Classifier:
 def test_descriptors_are_stored_and_shown_but_never_written_or_accepted(tmp_path, music, msd, vocabulary):  # noqa: F811
     """With a policy that writes every genre at any score, a file gets exactly the genres, never a
     descriptor; accepting takes the top genre; the descriptors' scores are kept for display."""
-    from tagger.gui.catalogue import accept_predictions, track_detail
     from tagger.library import (
         WritePolicy,
         classify_library,
@@ -112,7 +111,10 @@ def test_descriptors_are_stored_and_shown_but_never_written_or_accepted(tmp_path
         scan,
         write_library,
     )
+    from tagger.library.listing import track_detail
     from tagger.library.models import Prediction, Track
+    from tagger.library.queries import TrackIds
+    from tagger.library.review import accept_predictions
 
     with open_library(tmp_path / "lib.db") as lib:
         scan(lib, [music])
@@ -129,7 +131,7 @@ def test_descriptors_are_stored_and_shown_but_never_written_or_accepted(tmp_path
         detail = track_detail(lib, track_id)
         assert [d for d, _ in detail.descriptors] and {d for d, _ in detail.descriptors} == set(vocabulary.descriptors)
         assert detail.threshold == vocabulary.threshold and detail.labels == vocabulary.genres
-        assert accept_predictions(lib, [track_id]) == 1
+        assert len(accept_predictions(lib, TrackIds([track_id]))) == 1
         with lib.session() as session:
             assert session.get(Track, track_id).confirmed_genres == [top]
         assert top in vocabulary.genres

@@ -11,9 +11,10 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 from matplotlib.figure import Figure
 
-from tagger.gui.catalogue import Row, TrackDetail
 from tagger.gui.detail import TrackDetailPanel, clock
 from tagger.gui.profile_tab import build_profile
+from tagger.library.listing import TrackDetail
+from tagger.library.queries import Row
 from tagger.profile import GenreShares, Profile, render_text
 from tagger.profile.chart import (
     OTHER,
@@ -31,7 +32,7 @@ def _long_track(seconds: float = 324.0, window_s: float = 30.0) -> TrackDetail:
     """A track that changes genre every window: 11 windows over 324 s, as in a real album track."""
     starts = list(np.arange(0.0, seconds - window_s, window_s)) + [seconds - window_s]
     probs = [np.roll(np.linspace(0.3, 0.02, len(LABELS)), i).tolist() for i in range(len(starts))]
-    row = Row(1, "/music/long.flac", "Long", "Artist", "Album", [], None, "ok", None, "blues", 0.3)
+    row = Row(1, "/music/long.flac", "Long", "Artist", "Album", "flac", [], None, "ok", None, "blues", 0.3, False, False)
     ranked = sorted(zip(LABELS, np.mean(probs, axis=0)), key=lambda kv: -kv[1])
     return TrackDetail(row, seconds, "flac", LABELS, ranked, starts, probs)
 

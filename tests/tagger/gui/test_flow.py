@@ -36,9 +36,9 @@ def test_add_scan_classify_accept_write_undo(qtbot, window, music):
 
     shown = by_name(window)
     assert set(shown) == {*GOOD, "broken.mp3"}
-    assert {shown[n].review_state for n in GOOD} == {"review"}
+    assert {shown[n].shown_status for n in GOOD} == {"review"}
     assert all(shown[n].predicted and 0 < shown[n].confidence <= 1 for n in GOOD)
-    assert shown["broken.mp3"].review_state == "unreadable"
+    assert shown["broken.mp3"].shown_status == "unreadable"
     assert "could not be read" in window.messages.text.text()
     assert [p.rsplit("/", 1)[-1] for p, _ in window.messages.details] == ["broken.mp3"]
     assert window.count.text() == "5 tracks shown"
@@ -58,7 +58,7 @@ def test_add_scan_classify_accept_write_undo(qtbot, window, music):
     assert window.model.rowCount() == 0
     window.status_filter.setCurrentIndex(0)
     shown = by_name(window)
-    assert {shown[n].review_state for n in GOOD} == {"accepted"}
+    assert {shown[n].shown_status for n in GOOD} == {"accepted"}
     assert all(shown[n].confirmed == [shown[n].predicted] for n in GOOD)
     assert first[0] in {shown[n].track_id for n in GOOD}
 
@@ -76,7 +76,7 @@ def test_add_scan_classify_accept_write_undo(qtbot, window, music):
     for name in GOOD:
         [path] = music.rglob(name)
         assert read_tags(path).genres == [shown[name].predicted]
-        assert shown[name].review_state == "written"
+        assert shown[name].shown_status == "written"
         assert shown[name].genres == [shown[name].predicted]
     assert "Wrote genres into 4 files" in window.messages.text.text()
 
@@ -87,7 +87,7 @@ def test_add_scan_classify_accept_write_undo(qtbot, window, music):
     for name in GOOD:
         [path] = music.rglob(name)
         assert read_tags(path).genres == []
-        assert shown[name].review_state == "accepted"
+        assert shown[name].shown_status == "accepted"
 
 
 def test_folders_can_be_removed_and_the_table_follows(qtbot, window, music):

@@ -7,9 +7,9 @@ import numpy as np
 import soundfile as sf
 
 from tagger.engine import Classifier
-from tagger.gui.catalogue import track_detail
 from tagger.gui.detail import TrackDetailPanel
 from tagger.library import classify_library, open_library, scan
+from tagger.library.listing import track_detail
 from tests.support import gtzan_dir, write_audio
 from trainer.runtime.resources import RESOURCES
 

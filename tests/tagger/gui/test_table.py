@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import shutil
 
-from tagger.gui.catalogue import COLUMNS
-from tagger.gui.library_model import _STATE_TITLES
+from tagger.gui.library_model import _STATE_TITLES, COLUMNS
 from tests.tagger.gui.conftest import rows, select_file, wait_idle
 
 

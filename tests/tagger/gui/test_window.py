@@ -86,7 +86,7 @@ def test_closing_during_classification_stops_at_once_and_leaves_no_process(qtbot
     with open_library(tmp_path / "data" / "library.db") as lib:
         window.lib = lib
         window.model.set_library(lib)
-        marked = {r.path.rsplit("/", 1)[-1] for r in rows(window) if r.review_state == "unreadable"}
+        marked = {r.path.rsplit("/", 1)[-1] for r in rows(window) if r.shown_status == "unreadable"}
     assert marked <= {"broken.mp3"}
 
 

@@ -16,7 +16,6 @@ import pytest
 from sqlalchemy import func, select
 
 from tagger.engine import Classifier
-from tagger.gui.catalogue import accept_predictions
 from tagger.library import (
     Model,
     Prediction,
@@ -28,6 +27,8 @@ from tagger.library import (
     open_library,
     scan,
 )
+from tagger.library.queries import TrackIds
+from tagger.library.review import AcceptRule, accept_predictions
 from tests.support import REPO_ROOT
 from tests.tagger.library.helpers import (
     FakeClassifier,
@@ -127,11 +128,11 @@ def test_predictions_resting_on_padding_are_flagged_and_left_out_of_accept_above
     assert [flags[i] for i in ids[:4]] == [(True, 0.02, False), (False, 1.0, False), (True, 0.02, False),
                                           (False, 1.0, True)]
     trusted = [i for i, (padded, _, truncated) in flags.items() if not padded and not truncated]
-    assert accept_predictions(lib, ids, min_confidence=0.5) == len(trusted) == 5
+    assert len(accept_predictions(lib, TrackIds(ids), AcceptRule(min_confidence=0.5))) == len(trusted) == 5
     with lib.session() as session:
         assert sorted(session.scalars(select(Track.id).where(Track.confirmed_genres.is_not(None)))) == trusted
-    assert accept_predictions(lib, ids, min_confidence=0.5, include_padded=True) == 7  # the rest, on request
-    assert accept_predictions(lib, ids[:1], keep_confirmed=False) == 1  # picked by hand: no threshold
+    assert len(accept_predictions(lib, TrackIds(ids), AcceptRule(min_confidence=0.5, include_untrusted=True))) == 7  # the rest, on request
+    assert len(accept_predictions(lib, TrackIds(ids[:1]), AcceptRule(keep_confirmed=False))) == 1  # picked by hand: no threshold
 
 
 _WORKERS_CHILD = """

@@ -10,7 +10,6 @@ from sqlalchemy import event, func, select, text
 from sqlalchemy.exc import OperationalError
 
 import tagger.library.db as db
-from tagger.gui.catalogue import accept_predictions, rows
 from tagger.library import (
     SCHEMA_VERSION,
     LibraryError,
@@ -23,7 +22,10 @@ from tagger.library import (
     undo,
     write_library,
 )
+from tagger.library.listing import rows
 from tagger.library.models import Model
+from tagger.library.queries import TrackIds
+from tagger.library.review import accept_predictions
 from tests.tagger.library.helpers import LABELS, FakeClassifier, genre_of
 
 
@@ -117,7 +119,7 @@ def test_selections_beyond_sqlites_bound_parameter_cap(tmp_path):
 
         assert classify_library(lib, FakeClassifier(), track_ids=ids.values()).classified == 1500
         assert len(rows(lib, list(ids.values()))) == 1500
-        assert accept_predictions(lib, ids.values()) == 1500
+        assert len(accept_predictions(lib, TrackIds(ids.values()))) == 1500
         with lib.session() as session:
             confirmed = dict(session.execute(select(Track.path, Track.confirmed_genres)).all())
         assert confirmed == {p: [genre_of(p.rsplit("/", 1)[1])] for p in paths}
