@@ -104,8 +104,7 @@ def load_classifier(args: argparse.Namespace):
 
 
 def cmd_classify_paths(args: argparse.Namespace) -> int:
-    from tagger.engine import TrackFailure
-    from tagger.library.classify import caveat
+    from tagger.engine.classifier import TrackFailure, caveat
     from tagger.library.tracks import shown
 
     if args.max_genres < 1:

@@ -9,6 +9,10 @@ while at most ``2 x workers`` tracks are in flight, and each track is decoded a 
 ``WindowSpec.max_windows``), so memory stays bounded however large the library or long the track.
 Workers end with the process that started them, even when it is killed outright.
 
+A worker costs seconds to start (it imports the model's libraries), so workers are started only
+when the work repays them (``worker_count``): a single file is classified in this process, and a
+pool, once started, is kept for the classifier's later runs until ``close``.
+
 Features are computed by the fastest engine equivalent to the one the bundle was trained with
 (``FeaturePipeline.fastest``: for the GTZAN set, the torch engine in place of librosa) unless the
 caller asks for the exact engine.
@@ -26,6 +30,7 @@ import time
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -94,6 +99,9 @@ class _Prepared:
 
 
 _worker_pipelines: dict[str, object] = {}
+#: Tracks that repay starting one more worker by default: a worker takes seconds to import the
+#: model's libraries, about what it then saves on this many tracks of a few windows each.
+TRACKS_PER_WORKER = 8
 # Windows per model call: 64 raw 30-s windows are about 170 MB, a full batch for the GPU engine.
 BATCH_WINDOWS = 64
 # Marks the moment the next track is not ready yet: the batch gathered so far is finished then.
@@ -120,6 +128,29 @@ def _prepare(path: Path, sample_rate: int, window: WindowSpec, pipeline: dict | 
             return TrackFailure(Path(path), f"feature extraction failed: {exc}")
     return _Prepared(Path(path), inputs, windows.starts_s, windows.padded, decoded.duration_s,
                      windows.audio_fraction, decoded.truncated)
+
+
+def caveat(padded: bool, audio_fraction: float, truncated: bool, duration_s: float | None) -> str | None:
+    """Why a prediction's confidence is not to be trusted as it stands, or ``None``."""
+    parts = []
+    if truncated:
+        parts.append("the file is truncated" + (f" ({duration_s:.1f} s decode)" if duration_s is not None else ""))
+    if padded:
+        parts.append(f"rests on padding: {audio_fraction:.0%} of what was judged is real audio")
+    return "; ".join(parts) or None
+
+
+def worker_count(requested: int | None, tracks: int, features_in_workers: bool, cores: int | None = None) -> int:
+    """Worker processes for ``tracks`` tracks: none for a single track, never more than tracks,
+    and ``requested`` at most. By default one per ``TRACKS_PER_WORKER`` tracks up to one per
+    core, and none rather than one when the workers compute features (a lone worker would only
+    move the same serial work to another process, after starting it)."""
+    if tracks <= 1:
+        return 0
+    if requested is not None:
+        return max(0, min(requested, tracks))
+    count = min(cores or os.cpu_count() or 1, tracks // TRACKS_PER_WORKER)
+    return 0 if count == 1 and features_in_workers else count
 
 
 _PR_SET_PDEATHSIG = 1  # linux/prctl.h
@@ -160,6 +191,8 @@ class Classifier(NamedOutputs):
         # On the CPU each worker computes its tracks' features; on a GPU the main process does, batched.
         self.features_in_workers = device == "cpu"
         self.vocabulary = Vocabulary.of(bundle.labels, getattr(bundle, "meta", {}).get("vocabulary"))
+        self._pool: ProcessPoolExecutor | None = None
+        self._pool_size = 0
 
     @classmethod
     def load(cls, bundle_path: Path | str | None = None, device: str = "auto",
@@ -223,12 +256,13 @@ class Classifier(NamedOutputs):
     def classify_paths(self, paths: Iterable[Path | str], workers: int | None = None) -> Iterator[TrackResult | TrackFailure]:
         """Classify each path, yielding results in input order.
 
-        ``workers``: decoding processes (default one per core; 0 decodes in this process).
-        Features are computed in the workers on the CPU, and here, batched, on a GPU.
+        ``workers``: at most this many decoding processes (default: as ``worker_count`` judges the
+        work worth, at most one per core; 0 decodes in this process). Features are computed in the
+        workers on the CPU, and here, batched, on a GPU.
         """
-        if workers is None:
-            workers = os.cpu_count() or 1
+        paths = [Path(p) for p in paths]
         features_in_workers = self.features_in_workers
+        workers = worker_count(workers, len(paths), features_in_workers)
         pipeline = self.pipeline.describe() if features_in_workers else None
         batch: list[_Prepared | TrackFailure] = []
         for item in self._prepared(paths, workers, pipeline):
@@ -243,11 +277,27 @@ class Classifier(NamedOutputs):
                 batch = []
         yield from self._finish(batch, features_in_workers)
 
-    def _prepared(self, paths: Iterable[Path | str], workers: int,
+    def _pool_for(self, workers: int) -> ProcessPoolExecutor:
+        """The worker pool, started on first need and kept for later runs (a run that needs more
+        workers than it has replaces it)."""
+        if self._pool is None or self._pool_size < workers:
+            self.close()
+            context = multiprocessing.get_context("spawn")
+            self._pool = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_start_worker,
+                                             initargs=(os.getpid(),))
+            self._pool_size = workers
+        return self._pool
+
+    def close(self) -> None:
+        """End the worker processes; a later run starts new ones."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool, self._pool_size = None, 0
+
+    def _prepared(self, paths: list[Path], workers: int,
                   pipeline: dict | None) -> Iterator[_Prepared | TrackFailure | object]:
         """Decoded, windowed (and with ``pipeline``, featurised) tracks in input order, with
         ``_WAITING`` before each one that is not ready yet, so finished tracks are not held back."""
-        paths = (Path(p) for p in paths)
         if workers == 0:
             for path in paths:
                 yield _WAITING
@@ -260,12 +310,16 @@ class Classifier(NamedOutputs):
             except Exception as exc:  # a decoder that crashes its worker fails that file only
                 return TrackFailure(path, f"decoding crashed: {exc}")
 
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_start_worker,
-                                 initargs=(os.getpid(),)) as pool:
-            pending: deque[tuple[Path, Future]] = deque()
+        pool = self._pool_for(workers)
+        pending: deque[tuple[Path, Future]] = deque()
+        try:
             for path in paths:
-                pending.append((path, pool.submit(_prepare, path, self.sample_rate, self.window, pipeline)))
+                try:
+                    pending.append((path, pool.submit(_prepare, path, self.sample_rate, self.window, pipeline)))
+                except BrokenProcessPool:  # a crashed worker broke the pool: start a new one for the rest
+                    self.close()
+                    pool = self._pool_for(workers)
+                    pending.append((path, pool.submit(_prepare, path, self.sample_rate, self.window, pipeline)))
                 if len(pending) >= 2 * workers:
                     if not pending[0][1].done():
                         yield _WAITING
@@ -274,3 +328,6 @@ class Classifier(NamedOutputs):
                 if not pending[0][1].done():
                     yield _WAITING
                 yield collect(*pending.popleft())
+        finally:  # stopped early: drop the tracks not started, keep the workers for the next run
+            for _, future in pending:
+                future.cancel()

@@ -17,6 +17,7 @@ import numpy as np
 from sqlalchemy import exists, select, update
 from sqlalchemy.orm import Session
 
+from tagger.engine.classifier import caveat
 from tagger.library.db import Library, among
 from tagger.library.models import (
     Model,
@@ -77,16 +78,6 @@ def _unclassified(session: Session, model_id: int, limit_to: Iterable[int] | Non
     if limit_to is not None:
         query = query.where(among(Track.id, limit_to))
     return [(tid, path) for tid, path in session.execute(query)]
-
-
-def caveat(padded: bool, audio_fraction: float, truncated: bool, duration_s: float | None) -> str | None:
-    """Why a prediction's confidence is not to be trusted as it stands, or ``None``."""
-    parts = []
-    if truncated:
-        parts.append("the file is truncated" + (f" ({duration_s:.1f} s decode)" if duration_s is not None else ""))
-    if padded:
-        parts.append(f"rests on padding: {audio_fraction:.0%} of what was judged is real audio")
-    return "; ".join(parts) or None
 
 
 def _prediction(track_id: int, model: Model, result: Any) -> Prediction:

@@ -5,9 +5,14 @@ anything libsndfile refuses go through torchcodec (FFmpeg). Both paths give the 
 rate, and a single resampler (soxr, the same one ``librosa.load`` uses by default) brings every
 format to the rate the model was trained at, so no format gets a different resampling.
 
-Files are decoded in blocks of ``BLOCK_S`` seconds and resampled as a stream, so
-``decode_windows`` holds only the samples its windows use: memory is bounded by the window cap,
-not by the track's length. A file that stops early (cut short, or damaged partway) gives the
+``decode_windows`` reads only the time ranges its windows use: formats libsndfile reads (WAV,
+FLAC, Ogg, Opus, MP3, AIFF) seek sample-exactly, and each range is resampled from a little before
+to a little after it (``SETTLE_S``), from a point on the common grid of the two rates, so its
+samples equal a whole-file decode's. FFmpeg's AAC decode differs after a seek for up to seconds,
+so files libsndfile cannot read, and any file whose length cannot be trusted (truncated, no
+declared length), are decoded from the start in blocks of ``BLOCK_S`` seconds, resampled as a
+stream, keeping only what the windows use: memory is bounded by the window cap, not by the
+track's length. A file that stops early (cut short, or damaged partway) gives the
 audio before the damage and is marked ``truncated``; a file that gives no audio at all is refused
 with what it really is (``trainer.runtime.audio.sniff``), never a decoder's internal message.
 """
@@ -15,6 +20,7 @@ with what it really is (``trainer.runtime.audio.sniff``), never a decoder's inte
 from __future__ import annotations
 
 import errno
+import math
 import os
 import stat
 from collections.abc import Callable, Iterator
@@ -29,6 +35,7 @@ from trainer.runtime.audio.sniff import sniff, truncation, why_undecodable
 from trainer.runtime.audio.windows import (
     Windows,
     WindowSpec,
+    choose_windows,
     plan_windows,
     windows_from,
 )
@@ -42,6 +49,9 @@ BLOCK_S = 2.0
 #: Seconds FFmpeg decodes at a time. Each range is a seek, and AAC decoded from a seek differs from
 #: the continuous decode for its first frames; ranges this long come out sample-identical.
 FFMPEG_BLOCK_S = 30.0
+#: Seconds decoded and resampled on each side of a range read by seeking: the resampler's filter
+#: is far shorter, so the range's samples come out as in a decode of the whole file.
+SETTLE_S = 0.25
 #: A file decoding to less than this share of the length its header declares is truncated.
 _DECLARED_SHARE = 0.98
 
@@ -194,14 +204,23 @@ def _sources(path: Path) -> Iterator[tuple[_Source, Callable[[Path], _Source]]]:
             continue
 
 
+def _to_mono(block: np.ndarray, path: Path) -> np.ndarray:
+    """A (frames, channels) block as mono float32 (channels averaged, like librosa)."""
+    mono = block.mean(axis=1, dtype=np.float32) if block.shape[1] > 1 else block[:, 0]
+    if not np.all(np.isfinite(mono)):
+        raise UnreadableAudio(path, "audio contains non-finite samples")
+    return mono
+
+
+def _resampler(source_rate: int, sample_rate: int) -> soxr.ResampleStream:
+    return soxr.ResampleStream(source_rate, sample_rate, 1, dtype="float32", quality="HQ")
+
+
 def _mono(source: _Source, sample_rate: int, path: Path) -> Iterator[np.ndarray]:
-    """The source's blocks as mono float32 at ``sample_rate`` (channels averaged, like librosa)."""
-    resampler = None if source.rate == sample_rate else soxr.ResampleStream(
-        source.rate, sample_rate, 1, dtype="float32", quality="HQ")
+    """The source's blocks as mono float32 at ``sample_rate``."""
+    resampler = None if source.rate == sample_rate else _resampler(source.rate, sample_rate)
     for block in source.blocks():
-        mono = block.mean(axis=1, dtype=np.float32) if block.shape[1] > 1 else block[:, 0]
-        if not np.all(np.isfinite(mono)):
-            raise UnreadableAudio(path, "audio contains non-finite samples")
+        mono = _to_mono(block, path)
         yield mono if resampler is None else resampler.resample_chunk(mono)
     if resampler is not None:
         yield resampler.resample_chunk(np.zeros(0, dtype=np.float32), last=True)
@@ -264,29 +283,94 @@ def _collect(source: _Source, sample_rate: int, path: Path, ranges: list[tuple[i
     return complete, last, offset
 
 
+def _read_range(handle: sf.SoundFile, frames: int, start: int, stop: int, sample_rate: int,
+                path: Path) -> np.ndarray:
+    """Samples ``start:stop`` at ``sample_rate`` of the open file of ``frames`` frames, by seeking.
+
+    Resampled, a range is read from a point on the grid both rates share (where output sample
+    ``j0`` falls exactly on input frame ``s0``) ``SETTLE_S`` before it to ``SETTLE_S`` after it,
+    so the resampler starts in step with a whole-file decode and has settled by ``start``.
+    """
+    rate = handle.samplerate
+    if rate == sample_rate:
+        handle.seek(start)
+        return _to_mono(handle.read(stop - start, dtype="float32", always_2d=True), path)
+    common = math.gcd(rate, sample_rate)
+    step_in, step_out = rate // common, sample_rate // common
+    settle = int(SETTLE_S * rate)
+    k0 = max(0, (start * rate - settle * sample_rate) // (sample_rate * step_in))
+    s0, j0 = k0 * step_in, k0 * step_out
+    s1 = min(frames, -(-stop * rate // sample_rate) + settle)
+    handle.seek(s0)
+    resampler = _resampler(rate, sample_rate)
+    out = [resampler.resample_chunk(_to_mono(handle.read(s1 - s0, dtype="float32", always_2d=True), path)),
+           resampler.resample_chunk(np.zeros(0, dtype=np.float32), last=True)]
+    return np.concatenate(out)[start - j0:stop - j0]
+
+
+def _seek_windows(path: Path, sample_rate: int, spec: WindowSpec) -> DecodedWindows | None:
+    """The windows read by seeking to each of them; ``None`` when the file is not one to trust
+    with that (libsndfile cannot read it, it declares no length or is shorter than it declares,
+    it breaks partway), and the caller decodes it from the start instead."""
+    try:
+        handle = sf.SoundFile(os.fsencode(path))
+    except Exception:  # noqa: BLE001 - not libsndfile's: FFmpeg decodes it from the start
+        return None
+    with handle:
+        declared, rate = int(handle.frames), int(handle.samplerate)
+        if declared <= 0 or not handle.seekable() or truncation(path) is not None:
+            return None
+        try:
+            tail_from = max(0, declared - rate)  # the length is what decodes: read the last second to the end
+            handle.seek(tail_from)
+            frames = tail_from + len(handle.read(dtype="float32", always_2d=True))
+            if frames < _DECLARED_SHARE * declared:
+                return None
+            n = -(-frames * sample_rate // rate)  # a streamed resampler's output length
+            ranges, pieces = choose_windows(n, sample_rate, spec,
+                                            lambda r: _read_range(handle, frames, r[0], r[1], sample_rate, path))
+        except UnreadableAudio:
+            raise
+        except Exception:  # noqa: BLE001 - damaged partway: the streamed decode keeps what precedes the damage
+            return None
+    length = int(round(spec.length_s * sample_rate))
+    return DecodedWindows(windows_from(pieces, ranges, sample_rate, length), n / sample_rate, False, rate,
+                          int(handle.channels))
+
+
 def decode_windows(path: Path | str, sample_rate: int, spec: WindowSpec = WindowSpec()) -> DecodedWindows:
     """The windows ``spec`` takes from ``path`` at ``sample_rate``, decoding only what they use.
 
-    Windows are planned from the length the header declares; when the audio turns out shorter or
-    longer and the plan changes, the missing windows come from the last window's worth of samples
-    kept on the way, or from a second pass. Raises ``UnreadableAudio`` like ``decode``.
+    Where the format seeks sample-exactly, only the windows' ranges are read. Otherwise the file is
+    decoded from the start with windows planned from the length the header declares; when the
+    audio turns out shorter or longer and the plan changes, the missing windows come from the
+    last window's worth of samples kept on the way, or from a second pass. Raises
+    ``UnreadableAudio`` like ``decode``.
     """
     path = Path(path)
     _check(path)
+    if (sought := _seek_windows(path, sample_rate, spec)) is not None:
+        return sought
     length = int(round(spec.length_s * sample_rate))
     for source, reader in _sources(path):
         estimate = round(source.declared * sample_rate / source.rate) if source.declared else 0
         got, last, n = _collect(source, sample_rate, path, plan_windows(estimate, sample_rate, spec), length)
         if n == 0:
             continue
-        ranges = plan_windows(n, sample_rate, spec)
-        kept_from = n - len(last)
-        pieces = [got[r] if r in got else last[r[0] - kept_from:r[1] - kept_from] if r[0] >= kept_from else None
-                  for r in ranges]
         truncated = _truncated(source, n, sample_rate, path)
-        if any(piece is None for piece in pieces):  # the plan moved: read again for the new windows
-            got, _, _ = _collect(reader(path), sample_rate, path, ranges, 0)
-            pieces = [got.get(r, np.zeros(0, dtype=np.float32)) for r in ranges]
+        kept_from = n - len(last)
+        got.update((r, last[r[0] - kept_from:r[1] - kept_from]) for r in plan_windows(n, sample_rate, spec)
+                   if r not in got and r[0] >= kept_from)
+        if missing := [r for r in plan_windows(n, sample_rate, spec) if r not in got]:  # the plan moved: read again
+            got.update(_collect(reader(path), sample_rate, path, missing, 0)[0])
+
+        def read(r: tuple[int, int], source_reader: Callable[[Path], _Source] = reader) -> np.ndarray:
+            """A planned range, or one a silent window gives way to (a pass of its own: rare)."""
+            if r not in got:
+                got.update(_collect(source_reader(path), sample_rate, path, [r], 0)[0])
+            return got.get(r, np.zeros(0, dtype=np.float32))
+
+        ranges, pieces = choose_windows(n, sample_rate, spec, read)
         return DecodedWindows(windows_from(pieces, ranges, sample_rate, length), n / sample_rate, truncated,
                               source.rate, source.channels)
     raise UnreadableAudio(path, why_undecodable(path))

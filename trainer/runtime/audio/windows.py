@@ -7,17 +7,21 @@ window probabilities are averaged. Rules, all recorded on the result:
 * ``tail="end"`` (default) adds one last window that ends exactly at the track's end when the
   leftover after the last full hop is at least ``min_tail_s`` — real audio only, overlapping the
   window before it; ``"drop"`` ignores the leftover; ``"pad"`` zero-pads it to a full window;
-* ``max_windows`` keeps at most K windows spread evenly over the track (first and last included).
-  The tagger caps it at ``DEFAULT_MAX_WINDOWS`` (20: ten minutes of 30-s windows) unless told
-  otherwise, so a track of any length costs at most 20 windows of memory and work (about 53 MB
-  of raw samples at 22,050 Hz); ``None`` (the trainer's default) takes every window.
+* ``max_windows`` keeps at most K windows spread evenly over the track (first and last included),
+  where the music is: a chosen window that is silent (RMS below ``SILENCE_RMS``, -60 dBFS: a
+  silent intro, the gap before a hidden track) gives way to the nearest window between its chosen
+  neighbours that is not, and is left out when there is none (one window always stays). The
+  tagger caps it at ``DEFAULT_MAX_WINDOWS`` unless told otherwise, so a track of any length costs
+  at most that many windows of memory and work; ``None`` (the trainer's default) takes every
+  window, silent or not.
 
-Windows are planned from the track's length alone (``plan_windows``), so a decoder can keep only
-the samples the windows use instead of the whole track.
+Windows are planned from the track's length alone (``plan_windows``), so a decoder can read only
+the samples the windows use instead of the whole track (``choose_windows`` asks for each).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Literal
 
@@ -25,6 +29,8 @@ import numpy as np
 
 TailRule = Literal["end", "drop", "pad"]
 DEFAULT_MAX_WINDOWS = 20
+#: A window quieter than this RMS (-60 dBFS of full scale) holds nothing to judge.
+SILENCE_RMS = 1e-3
 
 
 @dataclass(frozen=True)
@@ -65,9 +71,7 @@ class Windows:
         return len(self.frames)
 
 
-def plan_windows(n: int, sample_rate: int, spec: WindowSpec = WindowSpec()) -> list[tuple[int, int]]:
-    """The ``(start, stop)`` sample ranges of a track of ``n`` samples that the windows hold; a
-    range shorter than the window length is zero-padded to it."""
+def _every_window(n: int, sample_rate: int, spec: WindowSpec) -> list[tuple[int, int]]:
     length = int(round(spec.length_s * sample_rate))
     hop = int(round(spec.hop_s * sample_rate))
     if n < length:
@@ -79,10 +83,50 @@ def plan_windows(n: int, sample_rate: int, spec: WindowSpec = WindowSpec()) -> l
             ranges.append((n - length, n))
         elif spec.tail == "pad":
             ranges.append((tail_start, n))
-    if spec.max_windows is not None and len(ranges) > spec.max_windows:
-        keep = np.unique(np.linspace(0, len(ranges) - 1, spec.max_windows).round().astype(int))
-        ranges = [ranges[i] for i in keep]
     return ranges
+
+
+def _spread(count: int, cap: int | None) -> list[int]:
+    """Indices of at most ``cap`` of ``count`` windows, spread evenly, first and last included."""
+    if cap is None or count <= cap:
+        return list(range(count))
+    return np.unique(np.linspace(0, count - 1, cap).round().astype(int)).tolist()
+
+
+def plan_windows(n: int, sample_rate: int, spec: WindowSpec = WindowSpec()) -> list[tuple[int, int]]:
+    """The ``(start, stop)`` sample ranges of a track of ``n`` samples that the windows hold
+    before any gives way to silence; a range shorter than the window length is zero-padded to it."""
+    ranges = _every_window(n, sample_rate, spec)
+    return [ranges[i] for i in _spread(len(ranges), spec.max_windows)]
+
+
+def is_silent(samples: np.ndarray) -> bool:
+    return not len(samples) or float(np.sqrt(np.mean(np.square(samples, dtype=np.float64)))) < SILENCE_RMS
+
+
+def choose_windows(n: int, sample_rate: int, spec: WindowSpec,
+                   read: Callable[[tuple[int, int]], np.ndarray]) -> tuple[list[tuple[int, int]], list[np.ndarray]]:
+    """The windows of a track of ``n`` samples and their samples, ``read(range)`` giving a range's
+    samples (each range is asked for once). Under a cap, a silent window gives way to the nearest
+    window with sound between its chosen neighbours, or is left out (see the module's rules)."""
+    ranges = _every_window(n, sample_rate, spec)
+    chosen = _spread(len(ranges), spec.max_windows)
+    if spec.max_windows is None:
+        return [ranges[i] for i in chosen], [read(ranges[i]) for i in chosen]
+    kept: dict[int, np.ndarray] = {}
+    for k, i in enumerate(chosen):
+        low = chosen[k - 1] if k else -1
+        high = chosen[k + 1] if k + 1 < len(chosen) else len(ranges)
+        nearest = sorted(range(low + 1, high), key=lambda j: (abs(j - i), j))  # i itself first
+        for j in nearest:
+            samples = read(ranges[j])
+            if not is_silent(samples):
+                kept[j] = samples
+                break
+    if not kept:  # silence throughout: judge the first window, which says it rests on little
+        kept[chosen[0]] = read(ranges[chosen[0]])
+    order = sorted(kept)
+    return [ranges[j] for j in order], [kept[j] for j in order]
 
 
 def windows_from(pieces: list[np.ndarray], ranges: list[tuple[int, int]], sample_rate: int,
@@ -99,6 +143,5 @@ def windows_from(pieces: list[np.ndarray], ranges: list[tuple[int, int]], sample
 
 def cut_windows(samples: np.ndarray, sample_rate: int, spec: WindowSpec = WindowSpec()) -> Windows:
     """Return the windows of a mono track according to ``spec``."""
-    ranges = plan_windows(len(samples), sample_rate, spec)
-    return windows_from([samples[start:stop] for start, stop in ranges], ranges, sample_rate,
-                        int(round(spec.length_s * sample_rate)))
+    ranges, pieces = choose_windows(len(samples), sample_rate, spec, lambda r: samples[r[0]:r[1]])
+    return windows_from(pieces, ranges, sample_rate, int(round(spec.length_s * sample_rate)))

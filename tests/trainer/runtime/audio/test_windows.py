@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 
 from trainer.runtime.audio import WindowSpec, cut_windows, plan_windows
+from trainer.runtime.audio.windows import is_silent
 
 SR = 100  # a small rate keeps the arithmetic readable: 1 s = 100 samples
 
@@ -66,3 +67,26 @@ def test_the_plan_names_each_windows_samples_and_the_share_of_real_audio():
     short = cut_windows(ramp(12), SR, WindowSpec(length_s=30, hop_s=30))
     assert short.audio_fraction == pytest.approx(12 / 30)
     assert cut_windows(ramp(60), SR, WindowSpec(length_s=30, hop_s=30)).audio_fraction == 1.0
+
+
+def test_a_silent_window_gives_way_to_the_nearest_with_sound_between_its_neighbours():
+    x = ramp(300)
+    x[:6000] = 0  # a minute of silence before the music
+    spec = WindowSpec(length_s=30, hop_s=30, max_windows=3)  # of the 10 windows, those at 0, 120 and 270 s
+    np.testing.assert_array_equal(cut_windows(x, SR, spec).starts_s, [60, 120, 270])
+    x[:12000] = 0  # two minutes of silence: no window before the one at 120 s has sound
+    np.testing.assert_array_equal(cut_windows(x, SR, spec).starts_s, [120, 270])
+    # every window, silent or not, when not capped (the trainer's way)
+    assert len(cut_windows(x, SR, WindowSpec(length_s=30, hop_s=30))) == 10
+
+
+def test_silence_throughout_is_judged_on_one_window():
+    w = cut_windows(np.zeros(300 * SR, dtype=np.float32), SR, WindowSpec(length_s=30, hop_s=30, max_windows=3))
+    np.testing.assert_array_equal(w.starts_s, [0])
+
+
+def test_is_silent_is_minus_60_dbfs():
+    t = np.arange(SR * 10) / SR
+    assert is_silent(np.zeros(5)) and is_silent(np.zeros(0))
+    assert is_silent(0.0013 * np.sin(2 * np.pi * 5 * t))  # RMS 0.00092
+    assert not is_silent(0.0015 * np.sin(2 * np.pi * 5 * t))  # RMS 0.00106
