@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tagger.library.review import DEFAULT_ACCEPT_CONFIDENCE
 from tagger.library.write import MODES, WritePolicy
 
 _POLICY = WritePolicy()
@@ -49,7 +50,7 @@ class Option:
         None (automatic), giving that value means the same, and the help says what it is."""
         text = help or self.help.partition("; empty: ")[0].rstrip(".")
         if self.kind is bool:
-            parser.add_argument(self.flag, action="store_true", default=self.default, help=text)
+            parser.add_argument(self.flag, action="store_true", default=self.default, help=text.replace("%", "%%"))
             return
 
         def parse(raw: str) -> Any:
@@ -64,7 +65,7 @@ class Option:
         default = None if self.automatic else self.default
         shown = self.automatic or (f"{self.default:.0%}" if self.percent else f"{self.default}")
         parser.add_argument(self.flag, type=parse, default=default, metavar=None if self.choices is None else
-                            "{" + ",".join(self.choices) + "}", help=f"{text} (default: {shown})")
+                            "{" + ",".join(self.choices) + "}", help=f"{text} (default: {shown})".replace("%", "%%"))
 
 
 OPTIONS: tuple[Option, ...] = (
@@ -95,7 +96,7 @@ OPTIONS: tuple[Option, ...] = (
            flag="--max-genres"),
     Option("id3v23", "Write ID3v2.3 (MP3, WAV, AIFF)", bool, _POLICY.id3_version == 3,
            "For players that cannot read ID3v2.4.", section="Writing", flag="--id3v23"),
-    Option("accept_threshold", "Accept all above", float, 0.8,
+    Option("accept_threshold", "Accept all above", float, DEFAULT_ACCEPT_CONFIDENCE,
            "The confidence the review bar's bulk accept uses.", minimum=0.0, maximum=1.0, percent=True),
     Option("retrain_dataset", "Retraining dataset", str, "gtzan", "The kind of dataset retrained on last.",
            choices={"gtzan": "GTZAN", "folders": "A folder per genre", "library": "My library"}),

@@ -64,3 +64,15 @@ def test_choices_and_paths_keep_their_kinds(tmp_path):
     assert _parse("--model", str(tmp_path)).model == tmp_path
     assert _parse("--mode", "replace").mode == "replace" and _parse("--id3v23").id3v23 is True
     assert BY_KEY["write_mode"].choices and set(BY_KEY["write_mode"].choices) == {"empty", "replace", "append"}
+
+
+@pytest.mark.parametrize("command", ["classify", "write", "accept", "list", "retrain"])
+def test_every_help_renders_the_declared_defaults(command, capsys):
+    with pytest.raises(SystemExit) as done:
+        build_parser().parse_args([command, "--help"])
+    assert done.value.code == 0
+    printed = " ".join(capsys.readouterr().out.split())
+    for option in FLAGGED:
+        if COMMAND.get(option.flag) == command and option.kind is not bool:
+            shown = option.automatic or (f"{option.default:.0%}" if option.percent else f"{option.default}")
+            assert f"(default: {shown})" in printed

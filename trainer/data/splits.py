@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from sklearn.model_selection import StratifiedKFold, train_test_split
 
 RANDOM_SPLITS: dict[str, tuple[float, float, float]] = {
     "random-80-20": (0.8, 0.0, 0.2),
@@ -49,6 +48,8 @@ class Split:
 
 
 def _stratified(ids: np.ndarray, labels: np.ndarray, size: float | int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    from sklearn.model_selection import train_test_split  # here: naming the splits must not load scikit-learn
+
     return train_test_split(ids, test_size=size, stratify=labels, random_state=seed)
 
 
@@ -105,6 +106,8 @@ def inner_validation(train: Sequence[str], labels: Sequence[str], seed: int = 0,
 
 def kfold_splits(song_ids: Sequence[str], labels: Sequence[str], k: int = 10, seed: int = 0) -> list[Split]:
     """Stratified k-fold by song: each song is tested exactly once."""
+    from sklearn.model_selection import StratifiedKFold
+
     ids, y = np.asarray(song_ids), np.asarray(labels)
     folds = StratifiedKFold(n_splits=k, shuffle=True, random_state=seed)
     return [Split(f"fold-{i + 1}-of-{k}", tuple(sorted(ids[tr])), (), tuple(sorted(ids[te])),
