@@ -215,12 +215,26 @@ def print_edits(report, verb: str) -> None:
         print(f"left alone: {n} ({reason})")
 
 
+def model_rule(lib) -> tuple[float, int]:
+    """The active model's own genre rule (``tagger.genres.pick``) as (min confidence, max genres):
+    a multi-label model's genres at or above its threshold, at most ``DEFAULT_MAX_GENRES``; a
+    distribution's top genre alone."""
+    from tagger.library import active_model
+
+    with lib.session() as session:
+        model = active_model(session)
+        threshold = model.threshold if model is not None else None
+    return (0.0, 1) if threshold is None else (threshold, DEFAULT_MAX_GENRES)
+
+
 def cmd_write(args: argparse.Namespace) -> int:
     from tagger.library import WritePolicy, write_library
 
-    policy = WritePolicy(mode=args.mode, min_confidence=args.min_confidence, max_genres=args.max_genres,
-                         id3_version=3 if args.id3v23 else 4)
     with open_db(args) as lib, stop_on_ctrl_c() as stop, progress_bar("write") as progress:
+        min_confidence, max_genres = model_rule(lib)
+        policy = WritePolicy(mode=args.mode, id3_version=3 if args.id3v23 else 4,
+                             min_confidence=min_confidence if args.min_confidence is None else args.min_confidence,
+                             max_genres=max_genres if args.max_genres is None else args.max_genres)
         report = write_library(lib, policy, dry_run=args.dry_run, progress=progress, cancel=stop)
     print_edits(report, "would write" if args.dry_run else "wrote")
     if args.dry_run:
@@ -365,10 +379,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("write", parents=[db], help="write predicted (or confirmed) genres into the files")
     p.add_argument("--mode", choices=MODES, default=policy.mode,
                    help="empty: only files without a genre (default); replace; or append to what is there")
-    p.add_argument("--min-confidence", type=float, default=policy.min_confidence,
-                   help=f"write genres at least this probable (default {policy.min_confidence})")
-    p.add_argument("--max-genres", type=int, default=policy.max_genres,
-                   help=f"at most this many genres per file (default {policy.max_genres})")
+    p.add_argument("--min-confidence", type=float,
+                   help="write genres at least this probable (default: the model's own rule, as classify shows "
+                        "it: a multi-label model's threshold; a GTZAN-10 model's top genre whatever its score)")
+    p.add_argument("--max-genres", type=int,
+                   help=f"at most this many genres per file (default: {DEFAULT_MAX_GENRES} for a multi-label "
+                        "model, 1 for a GTZAN-10 model)")
     p.add_argument("--id3v23", action="store_true", help="write ID3v2.3 instead of v2.4 (MP3, WAV, AIFF)")
     p.add_argument("--dry-run", "--pretend", action="store_true", help="show what would change, write nothing")
     p.set_defaults(func=cmd_write)
