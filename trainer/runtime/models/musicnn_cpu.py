@@ -8,7 +8,8 @@ banks 3, 7 and 17, its first mid-end layer 20. Where a bank's singular values be
 are below ``RANK_TOLERANCE`` of its largest (the rest of the product then changes by less than float32
 rounding does), the product runs through the two factors of that rank, found at load time, which
 cuts the network's work about fivefold for the MSD tagger; a bank of full rank (the MTT tagger's
-timbral ones) runs as it is. The front end's filters are signed so that a maximum over frequency
+first timbral one) runs as it is. A timbral bank of a few factors is not given its 7-frame windows
+as a copy seven times the patch: its windows over bands are multiplied frame by frame and summed. The front end's filters are signed so that a maximum over frequency
 is all that is kept, as in the torch port (ReLU and an eval batch norm are monotone per channel);
 eval batch norms are affine maps, the one before the dense layer folded into its weights.
 
@@ -87,10 +88,23 @@ class _FrontBank:
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         """(B, 187, 96) normalised patches -> (B * 187, filters)."""
-        windows = sliding_window_view(np.pad(x, ((0, 0), self.pad, (0, 0))), self.kernel, axis=(1, 2))
-        bands = windows.shape[2]
-        conv = self.product(windows.reshape(-1, self.kernel[0] * self.kernel[1]))
-        extreme = conv.reshape(len(x) * PATCH_FRAMES, bands, conv.shape[1]).max(axis=1) * self.sign
+        padded = np.pad(x, ((0, 0), self.pad, (0, 0)))
+        frames, width = self.kernel
+        first, *rest = self.product.factors
+        if first.shape[1] >= width:   # the windows over frames and bands, copied out once
+            windows = sliding_window_view(padded, self.kernel, axis=(1, 2))                 # (B, 187, positions, frames, width)
+            positions = windows.shape[2]
+            conv = self.product(windows.reshape(-1, frames * width))
+        else:   # a few filters wide (a low rank): the windows over bands alone, summed over the frames
+            windows = np.ascontiguousarray(sliding_window_view(padded, width, axis=2))      # (B, T + 6, positions, width)
+            positions = windows.shape[2]
+            rows = windows.reshape(len(x), windows.shape[1] * positions, width)
+            conv = rows[:, : PATCH_FRAMES * positions] @ first[:width]
+            for frame in range(1, frames):
+                conv += rows[:, frame * positions : (frame + PATCH_FRAMES) * positions] @ first[frame * width : (frame + 1) * width]
+            for factor in rest:
+                conv = conv @ factor
+        extreme = conv.reshape(len(x) * PATCH_FRAMES, positions, conv.shape[-1]).max(axis=1) * self.sign
         return np.maximum(extreme + self.bias, 0.0) * self.scale + self.shift
 
 
