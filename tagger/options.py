@@ -16,6 +16,8 @@ from tagger.library.review import DEFAULT_ACCEPT_CONFIDENCE
 from tagger.library.write import MODES, WritePolicy
 
 _POLICY = WritePolicy()
+#: What the write limits' automatic value means (see ``WritePolicy``).
+OWN_RULE = "the model's own rule"
 
 
 @dataclass(frozen=True)
@@ -88,12 +90,12 @@ OPTIONS: tuple[Option, ...] = (
     Option("write_mode", "Write genres", str, _POLICY.mode, "What happens to a genre the file already has.",
            section="Writing", flag="--mode", choices=dict(zip(MODES, ("Only into files without a genre", "Replace the genre",
                                                       "Add to the genres already there")))),
-    Option("min_confidence", "Minimum confidence", float, _POLICY.min_confidence,
+    Option("min_confidence", "Minimum confidence", float, 0.0,
            "Predictions less probable than this are not written (accepted genres always are).",
-           section="Writing", minimum=0.0, maximum=1.0, percent=True, flag="--min-confidence"),
-    Option("max_genres", "Genres per file", int, _POLICY.max_genres,
-           "At most this many predicted genres per file.", section="Writing", minimum=1, maximum=5,
-           flag="--max-genres"),
+           section="Writing", minimum=0.0, maximum=1.0, percent=True, special=OWN_RULE, flag="--min-confidence"),
+    Option("max_genres", "Genres per file", int, 0,
+           "At most this many predicted genres per file.", section="Writing", minimum=0, maximum=5,
+           special=OWN_RULE, flag="--max-genres"),
     Option("id3v23", "Write ID3v2.3 (MP3, WAV, AIFF)", bool, _POLICY.id3_version == 3,
            "For players that cannot read ID3v2.4.", section="Writing", flag="--id3v23"),
     Option("accept_threshold", "Accept all above", float, DEFAULT_ACCEPT_CONFIDENCE,

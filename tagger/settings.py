@@ -92,6 +92,6 @@ class Settings:
         return None if self["workers"] < 0 else self["workers"]
 
     def write_policy(self, **changes: Any) -> WritePolicy:
-        values = {"mode": self["write_mode"], "min_confidence": self["min_confidence"],
-                  "max_genres": self["max_genres"], "id3_version": 3 if self["id3v23"] else 4}
+        values = {"mode": self["write_mode"], "min_confidence": self["min_confidence"] or None,
+                  "max_genres": self["max_genres"] or None, "id3_version": 3 if self["id3v23"] else 4}
         return WritePolicy(**(values | changes))

@@ -136,7 +136,9 @@ class WritePreviewDialog(QDialog):
             self.mode.addItem(title, value)
         self.mode.setCurrentIndex(self.mode.findData(settings["write_mode"]))
         self.min_confidence = _percent_box(settings["min_confidence"])
-        self.max_genres = QSpinBox(minimum=1, maximum=5)
+        self.min_confidence.setSpecialValueText(BY_KEY["min_confidence"].special)
+        self.max_genres = QSpinBox(minimum=0, maximum=5)
+        self.max_genres.setSpecialValueText(BY_KEY["max_genres"].special)
         self.max_genres.setValue(settings["max_genres"])
         self.id3v23 = QCheckBox(BY_KEY["id3v23"].title)
         self.id3v23.setChecked(settings["id3v23"])
@@ -179,8 +181,8 @@ class WritePreviewDialog(QDialog):
         return self.scopes.checkedButton().property("scope")
 
     def policy(self) -> WritePolicy:
-        return WritePolicy(mode=self.mode.currentData(), min_confidence=self.min_confidence.value() / 100,
-                           max_genres=self.max_genres.value(), id3_version=3 if self.id3v23.isChecked() else 4)
+        return WritePolicy(mode=self.mode.currentData(), min_confidence=self.min_confidence.value() / 100 or None,
+                           max_genres=self.max_genres.value() or None, id3_version=3 if self.id3v23.isChecked() else 4)
 
     def _stale(self) -> None:
         self.write_button.setEnabled(False)

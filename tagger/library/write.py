@@ -1,7 +1,8 @@
 """Writing genres into the files of the catalogue, by a policy, through the journal.
 
 The genres proposed for a track are the user's confirmed genres when there are any, otherwise the
-active model's most probable labels at or above ``min_confidence`` (at most ``max_genres``). The
+active model's most probable labels at or above ``min_confidence`` (at most ``max_genres``; by
+default the model's own rule). The
 policy then decides against what the file holds *now* (read again just before writing): fill only
 empty genres (default), replace, or append.
 """
@@ -10,11 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from contextlib import nullcontext
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Literal
 
 from sqlalchemy import and_, or_, select
 
+from tagger.genres import DEFAULT_MAX_GENRES
 from tagger.library.classify import active_model
 from tagger.library.db import Library, LibraryError, among
 from tagger.library.journal import Change, EditReport, Skip, recover, run_changes
@@ -33,20 +35,32 @@ def _folded(genres: Iterable[str]) -> list[str]:
 
 @dataclass(frozen=True)
 class WritePolicy:
+    """How predictions become written genres. ``min_confidence`` and ``max_genres`` left at None
+    follow the model's own rule, the one ``classify`` shows (``tagger.genres.pick``): a multi-label
+    model's genres at or above its threshold, at most ``DEFAULT_MAX_GENRES``; a distribution's top
+    genre whatever its score."""
+
     mode: Mode = "empty"
-    min_confidence: float = 0.5
-    max_genres: int = 1
+    min_confidence: float | None = None
+    max_genres: int | None = None
     id3_version: int = 4  # 3 for players that cannot read ID3v2.4 (MP3, WAV, AIFF)
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, not {self.mode!r}")
-        if self.max_genres < 1:
+        if self.max_genres is not None and self.max_genres < 1:
             raise ValueError("max_genres must be at least 1")
-        if not 0.0 <= self.min_confidence <= 1.0:
+        if self.min_confidence is not None and not 0.0 <= self.min_confidence <= 1.0:
             raise ValueError("min_confidence must be between 0 and 1")
         if self.id3_version not in (3, 4):
             raise ValueError("id3_version must be 3 or 4")
+
+    def for_model(self, threshold: float | None) -> WritePolicy:
+        """This policy with the limits left to the model filled in from its ``threshold`` (None: a
+        model whose probabilities are one distribution)."""
+        own_confidence, own_count = (0.0, 1) if threshold is None else (threshold, DEFAULT_MAX_GENRES)
+        return replace(self, min_confidence=own_confidence if self.min_confidence is None else self.min_confidence,
+                       max_genres=own_count if self.max_genres is None else self.max_genres)
 
     def proposal(self, confirmed: list[str] | None, ranked: list[tuple[str, float]]) -> list[str]:
         """The genres this policy would write for a track, before looking at the file."""
@@ -76,6 +90,7 @@ def write_library(lib: Library, policy: WritePolicy = WritePolicy(), *, dry_run:
         recovery = EditReport() if hold is None else recover(lib, hold)
         with lib.session() as session:
             model = active_model(session)
+            policy = policy.for_model(model.threshold if model else None)
             joined = and_(Prediction.track_id == Track.id, Prediction.model_id == (model.id if model else -1))
             query = (select(Track, Prediction).outerjoin(Prediction, joined)
                      .where(Track.status == TrackStatus.OK,

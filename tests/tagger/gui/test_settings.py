@@ -6,9 +6,9 @@ import json
 
 import pytest
 
+from tagger.library import WritePolicy
 from tagger.options import BY_KEY, OPTIONS
 from tagger.settings import Settings
-from tagger.library import WritePolicy
 from trainer.runtime.audio import WindowSpec
 
 
@@ -30,14 +30,14 @@ def test_values_are_checked_and_saved(tmp_path):
     with pytest.raises(ValueError, match="one of"):
         settings.set("device", "abacus")
     again = Settings.load(path)
-    assert again["write_mode"] == "replace" and again["window_s"] == 10.0 and again["max_genres"] == 1
+    assert again["write_mode"] == "replace" and again["window_s"] == 10.0 and again["max_genres"] == 0
 
 
 def test_a_damaged_file_falls_back_to_defaults_and_says_so(tmp_path):
     path = tmp_path / "s.json"
     path.write_text('{"min_confidence": 7, "device": "cpu", "unknown": 1}')
     settings = Settings.load(path)
-    assert settings["device"] == "cpu" and settings["min_confidence"] == 0.5
+    assert settings["device"] == "cpu" and settings["min_confidence"] == 0.0
     assert any("Minimum confidence" in p for p in settings.problems)
     path.write_text("{not json")
     assert Settings.load(path).problems

@@ -45,14 +45,17 @@ from trainer.runtime.audio import decode
 RANKED = [("jazz", 0.6), ("rock", 0.3), ("blues", 0.1)]
 
 
-@pytest.mark.parametrize("policy, expected", [
-    (WritePolicy(), ["jazz"]),
-    (WritePolicy(min_confidence=0.25, max_genres=2), ["jazz", "rock"]),
-    (WritePolicy(min_confidence=0.05, max_genres=2), ["jazz", "rock"]),
-    (WritePolicy(min_confidence=0.7), []),
+@pytest.mark.parametrize("policy, threshold, expected", [
+    (WritePolicy(), None, ["jazz"]),  # a distribution's own rule: its top genre
+    (WritePolicy(), 0.2, ["jazz", "rock"]),  # a multi-label model's: above its threshold, two at most
+    (WritePolicy(), 0.5, ["jazz"]),
+    (WritePolicy(max_genres=1), 0.2, ["jazz"]),
+    (WritePolicy(min_confidence=0.25, max_genres=2), None, ["jazz", "rock"]),
+    (WritePolicy(min_confidence=0.05, max_genres=2), 0.5, ["jazz", "rock"]),
+    (WritePolicy(min_confidence=0.7), None, []),
 ])
-def test_proposal_respects_confidence_and_count(policy, expected):
-    assert policy.proposal(None, RANKED) == expected
+def test_proposal_respects_confidence_and_count(policy, threshold, expected):
+    assert policy.for_model(threshold).proposal(None, RANKED) == expected
 
 
 def test_confirmed_genres_win_over_predictions():

@@ -6,7 +6,10 @@ repeat-padded to one patch): per-patch tag probabilities within 1e-3 absolute, `
 "Relative" is to the scale of each patch's vector: every element within 1e-3 of the reference's
 largest magnitude. Measured: at most 1.1e-5 absolute, 7e-6 of the scale; elementwise ratios are no
 measure here, since a few activations sit near zero, where float32 rounding in a different order
-(the same happens feeding both the identical mel) is a large fraction of nothing."""
+(the same happens feeding both the identical mel) is a large fraction of nothing.
+
+Both engines are held to the references: the torch network, and the numpy engine
+(``trainer.runtime.models.musicnn_cpu``) that runs in its place on the CPU."""
 
 from __future__ import annotations
 
@@ -29,17 +32,24 @@ def relative_error(got: np.ndarray, want: np.ndarray) -> float:
     return float((np.abs(got - want).max(axis=-1) / np.abs(want).max(axis=-1)).max())
 
 
-@pytest.fixture(scope="module")
-def port_outputs(taggers, decoded, references):
-    """Per tagger and clip: the port's probabilities, max_pool and penultimate of the referenced patches."""
+@pytest.fixture(scope="module", params=["auto", "torch"])
+def port_outputs(request, taggers, decoded, references):
+    """Per tagger and clip: the port's probabilities, max_pool and penultimate of the referenced
+    patches, by the CPU engine (``auto`` on the CPU) and by the torch network itself."""
     pipeline = MusicnnMel()
     outputs = {}
-    for name, samples in decoded.items():
-        count = len(references[f"msd/{name}/probs"])
-        patches = pipeline(first_patches(samples, count)[None])
-        assert patches.shape[1] == count, name
-        for tag, loaded in taggers.items():
-            outputs[tag, name] = loaded.method.window_outputs(patches, ("probs", "max_pool", "penultimate"))
+    for loaded in taggers.values():
+        loaded.method.engine = request.param
+    try:
+        for name, samples in decoded.items():
+            count = len(references[f"msd/{name}/probs"])
+            patches = pipeline(first_patches(samples, count)[None])
+            assert patches.shape[1] == count, name
+            for tag, loaded in taggers.items():
+                outputs[tag, name] = loaded.method.window_outputs(patches, ("probs", "max_pool", "penultimate"))
+    finally:
+        for loaded in taggers.values():
+            loaded.method.engine = "auto"
     return outputs
 
 

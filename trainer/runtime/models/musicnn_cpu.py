@@ -1,0 +1,189 @@
+"""MusiCNN's forward pass in numpy: the CPU engine, with no torch to import.
+
+The same network as the torch port (``MusiCNN``: same weights file, same outputs within float32
+rounding), arranged for a CPU. Every convolution is a matrix product of the input's sliding
+windows with the filters, and most of the converted filters are linear combinations of a few: the
+MSD tagger's 204 timbral filters of 7x38 span only 23 dimensions, its 7x67 ones 14, its temporal
+banks 3, 7 and 17, its first mid-end layer 20. Where a bank's singular values beyond some rank
+are below ``RANK_TOLERANCE`` of its largest (the rest of the product then changes by less than float32
+rounding does), the product runs through the two factors of that rank, found at load time, which
+cuts the network's work about fivefold for the MSD tagger; a bank of full rank (the MTT tagger's
+first timbral one) runs as it is. A timbral bank of a few factors is not given its 7-frame windows
+as a copy seven times the patch: its windows over bands are multiplied frame by frame and summed. The front end's filters are signed so that a maximum over frequency
+is all that is kept, as in the torch port (ReLU and an eval batch norm are monotone per channel);
+eval batch norms are affine maps, the one before the dense layer folded into its weights.
+
+Held to the original package's recorded outputs by ``tests/trainer/musicnn`` exactly as the torch
+port is.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+from safetensors.numpy import load_file
+
+PATCH_FRAMES = 187
+N_MELS = 96
+BN_EPS = 1e-3                  # tf.compat.v1.layers.batch_normalization's default
+MIDEND_KERNEL = 7
+RANK_TOLERANCE = 1e-6
+# Patches per pass through the front end: its sliding windows take about 20 MB a patch.
+CHUNK = 4
+OUTPUTS = ("logits", "probs", "timbral", "temporal", "cnn1", "cnn2", "cnn3", "max_pool", "mean_pool", "penultimate")
+
+
+def _affine(w: dict[str, np.ndarray], prefix: str) -> tuple[np.ndarray, np.ndarray]:
+    """The eval-mode batch norm ``prefix`` as ``x * scale + shift``."""
+    scale = w[f"{prefix}.weight"] / np.sqrt(w[f"{prefix}.running_var"] + BN_EPS)
+    return scale, w[f"{prefix}.bias"] - w[f"{prefix}.running_mean"] * scale
+
+
+class _Product:
+    """``x @ matrix`` (float64 ``matrix`` given, float32 used), through two thin factors when the
+    matrix has a numerical rank low enough to make them cheaper."""
+
+    def __init__(self, matrix: np.ndarray) -> None:
+        u, s, vt = np.linalg.svd(matrix, full_matrices=False)
+        rank = int((s > RANK_TOLERANCE * s[0]).sum())
+        if rank * sum(matrix.shape) < matrix.size:
+            self.factors = ((u[:, :rank] * s[:rank]).astype(np.float32), vt[:rank].astype(np.float32))
+        else:
+            self.factors = (matrix.astype(np.float32),)
+
+    @property
+    def rank(self) -> int:
+        return self.factors[0].shape[1]
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        for factor in self.factors:
+            x = x @ factor
+        return x
+
+
+@dataclass(frozen=True)
+class _FrontBank:
+    """One front-end bank: ``bn(relu(conv))`` of the (frames, bands) patch, then the maximum over
+    bands, computed as the maximum of the filters times the sign of the norm's scale."""
+
+    kernel: tuple[int, int]          # (frames, bands)
+    pad: tuple[int, int]             # zero frames before and after (after the input batch norm)
+    product: _Product                # sliding windows (frames x bands) -> signed filter outputs
+    sign: np.ndarray
+    bias: np.ndarray
+    scale: np.ndarray
+    shift: np.ndarray
+
+    @classmethod
+    def of(cls, w: dict[str, np.ndarray], prefix: str, pad: tuple[int, int]) -> _FrontBank:
+        kernel = w[f"{prefix}.conv.weight"][:, 0]                                  # (filters, frames, bands)
+        scale, shift = _affine(w, f"{prefix}.bn")
+        sign = np.where(scale >= 0, 1.0, -1.0)
+        signed = (kernel * sign[:, None, None]).reshape(len(kernel), -1).T
+        return cls(kernel.shape[1:], pad, _Product(signed),
+                   *(a.astype(np.float32) for a in (sign, w[f"{prefix}.conv.bias"], scale, shift)))
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        """(B, 187, 96) normalised patches -> (B * 187, filters)."""
+        padded = np.pad(x, ((0, 0), self.pad, (0, 0)))
+        frames, width = self.kernel
+        first, *rest = self.product.factors
+        if first.shape[1] >= width:   # the windows over frames and bands, copied out once
+            windows = sliding_window_view(padded, self.kernel, axis=(1, 2))                 # (B, 187, positions, frames, width)
+            positions = windows.shape[2]
+            conv = self.product(windows.reshape(-1, frames * width))
+        else:   # a few filters wide (a low rank): the windows over bands alone, summed over the frames
+            windows = np.ascontiguousarray(sliding_window_view(padded, width, axis=2))      # (B, T + 6, positions, width)
+            positions = windows.shape[2]
+            rows = windows.reshape(len(x), windows.shape[1] * positions, width)
+            conv = rows[:, : PATCH_FRAMES * positions] @ first[:width]
+            for frame in range(1, frames):
+                conv += rows[:, frame * positions : (frame + PATCH_FRAMES) * positions] @ first[frame * width : (frame + 1) * width]
+            for factor in rest:
+                conv = conv @ factor
+        extreme = conv.reshape(len(x) * PATCH_FRAMES, positions, conv.shape[-1]).max(axis=1) * self.sign
+        return np.maximum(extreme + self.bias, 0.0) * self.scale + self.shift
+
+
+@dataclass(frozen=True)
+class _MidendLayer:
+    """``bn(relu(conv1d))`` over frames, 'same' padding."""
+
+    product: _Product
+    bias: np.ndarray
+    scale: np.ndarray
+    shift: np.ndarray
+
+    @classmethod
+    def of(cls, w: dict[str, np.ndarray], prefix: str) -> _MidendLayer:
+        kernel = w[f"{prefix}.conv.weight"]                                        # (out, in, 7)
+        return cls(_Product(kernel.reshape(len(kernel), -1).T),
+                   *(a.astype(np.float32) for a in (w[f"{prefix}.conv.bias"], *_affine(w, f"{prefix}.bn"))))
+
+    def __call__(self, h: np.ndarray) -> np.ndarray:
+        """(B, 187, in) -> (B, 187, out)."""
+        half = MIDEND_KERNEL // 2
+        windows = sliding_window_view(np.pad(h, ((0, 0), (half, half), (0, 0))), MIDEND_KERNEL, axis=1)
+        y = self.product(windows.reshape(len(h) * PATCH_FRAMES, h.shape[2] * MIDEND_KERNEL)) + self.bias   # windows: (B, 187, in, 7)
+        return (np.maximum(y, 0.0) * self.scale + self.shift).reshape(len(h), PATCH_FRAMES, y.shape[1])
+
+
+def _same(kernel: int) -> tuple[int, int]:
+    """TensorFlow's 'same' padding at stride 1: the odd extra frame goes after, not before."""
+    return (kernel - 1) // 2, kernel // 2
+
+
+class MusicnnCpu:
+    """MusiCNN in eval mode from the torch port's state dict (``musicnn.safetensors``).
+
+    ``__call__(patches, keys)`` takes (batch, 187, 96) log-mel patches and gives ``keys`` of
+    ``OUTPUTS``, shaped as ``MusiCNN.forward`` gives them (feature maps channels first).
+    """
+
+    def __init__(self, weights: dict[str, np.ndarray]) -> None:
+        w = {k: np.asarray(v, dtype=np.float64) for k, v in weights.items()}
+        scale, shift = _affine(w, "input_bn")
+        self.input_scale, self.input_shift = np.float32(scale[0]), np.float32(shift[0])
+        self.timbral = [_FrontBank.of(w, f"timbral.{i}", (3, 3)) for i in range(2)]
+        self.temporal = [_FrontBank.of(w, f"temporal.{i}", _same(w[f"temporal.{i}.conv.weight"].shape[2]))
+                         for i in range(3)]
+        self.midend = [_MidendLayer.of(w, f"midend.{i}") for i in range(3)]
+        scale, shift = _affine(w, "pool_bn")
+        dense = w["dense.weight"]
+        self.dense = ((dense * scale).T.astype(np.float32), (dense @ shift + w["dense.bias"]).astype(np.float32))
+        self.dense_bn = tuple(a.astype(np.float32) for a in _affine(w, "dense_bn"))
+        self.output = (w["output.weight"].T.astype(np.float32), w["output.bias"].astype(np.float32))
+
+    @classmethod
+    def load(cls, weights_file: Path | str) -> MusicnnCpu:
+        return cls(load_file(str(weights_file)))
+
+    def _front(self, x: np.ndarray) -> np.ndarray:
+        """(B, 187, 96) patches -> (B, 187, 561): timbral then temporal maxima over bands."""
+        x = x * self.input_scale + self.input_shift
+        front = np.concatenate([bank(x) for bank in self.timbral + self.temporal], axis=1)
+        return front.reshape(len(x), PATCH_FRAMES, front.shape[1])
+
+    def __call__(self, patches: np.ndarray, keys: tuple[str, ...] = ("probs",)) -> dict[str, np.ndarray]:
+        unknown = set(keys) - set(OUTPUTS)
+        if unknown:
+            raise KeyError(f"MusiCNN has no output {sorted(unknown)}; it has {', '.join(OUTPUTS)}")
+        x = np.asarray(patches, dtype=np.float32).reshape(-1, PATCH_FRAMES, N_MELS)
+        front = np.concatenate([self._front(x[i : i + CHUNK]) for i in range(0, max(len(x), 1), CHUNK)])
+        maps = [front]
+        for i, layer in enumerate(self.midend):
+            maps.append(layer(maps[-1]) + (maps[-1] if i else 0.0))              # residual after the first
+        features = np.concatenate(maps, axis=2)                                   # (B, 187, 753)
+        max_pool, mean_pool = features.max(axis=1), features.mean(axis=1)
+        pooled = np.stack([max_pool, mean_pool], axis=2).reshape(len(x), 2 * features.shape[2])     # max_0, mean_0, max_1, ...
+        penultimate = np.maximum(pooled @ self.dense[0] + self.dense[1], 0.0) * self.dense_bn[0] + self.dense_bn[1]
+        logits = penultimate @ self.output[0] + self.output[1]
+        timbral = 2 * len(self.timbral[0].sign)
+        out = {"logits": logits, "probs": 1.0 / (1.0 + np.exp(-logits)), "max_pool": max_pool, "mean_pool": mean_pool,
+               "penultimate": penultimate, "timbral": front[..., :timbral].transpose(0, 2, 1),
+               "temporal": front[..., timbral:].transpose(0, 2, 1),
+               **{f"cnn{i}": maps[i].transpose(0, 2, 1) for i in (1, 2, 3)}}
+        return {k: out[k] for k in keys}
