@@ -33,10 +33,10 @@ def test_scan_classify_write_undo_profile_with_the_shipped_model(tmp_path, capsy
         assert labels[int(np.argmax(prediction.probs))] == prediction.genre
         assert prediction.n_windows == 1 and not prediction.padded  # a 30-second clip is one window
 
-    assert main([*db, "write", "--dry-run", "--min-confidence", "0", "--max-genres", "1"]) == 0
+    assert main([*db, "write", "--dry-run", "--min-confidence", "0.01", "--max-genres", "1"]) == 0
     assert "3 files would change" in capsys.readouterr().out
     assert all(read_tags(music / name).genres == [] for name in predictions)
-    assert main([*db, "write", "--min-confidence", "0", "--max-genres", "1"]) == 0
+    assert main([*db, "write", "--min-confidence", "0.01", "--max-genres", "1"]) == 0
     for name, prediction in predictions.items():
         assert read_tags(music / name).genres == [prediction.genre]
         assert ffprobe_genre(music / name) == prediction.genre
