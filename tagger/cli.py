@@ -16,6 +16,7 @@ from tqdm import tqdm
 
 from tagger.genres import DEFAULT_MAX_GENRES
 from trainer.runtime.audio import AUDIO_EXTENSIONS, DEFAULT_MAX_WINDOWS, WindowSpec
+from trainer.runtime.device import configure_process
 
 
 def iter_audio_files(paths: list[Path]) -> Iterator[Path]:
@@ -98,8 +99,8 @@ def print_list(title: str, items: list[tuple[str, str]]) -> None:
 def load_classifier(args: argparse.Namespace):
     """The model bundle named by ``--model`` (or the shipped default); None after printing why not."""
     from tagger.engine import Classifier
-    from trainer.bundle import BundleError
-    from trainer.methods.pretrained import MethodUnavailable
+    from trainer.runtime.bundle import BundleError
+    from trainer.runtime.errors import MethodUnavailable
 
     try:
         return Classifier.load(args.model, device=args.device, window=window_spec(args),
@@ -292,7 +293,7 @@ def cmd_retrain(args: argparse.Namespace) -> int:
 
     from tagger.library.confirmed import confirmed_examples
     from tagger.training import TrainRequest, train
-    from trainer.fit import Cancelled
+    from trainer.runtime.errors import Cancelled
 
     with open_db(args) as lib:
         examples = confirmed_examples(lib, [str(f.resolve()) for f in args.folders])
@@ -406,6 +407,7 @@ def main(argv: list[str] | None = None) -> int:
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(errors="backslashreplace")
     args = build_parser().parse_args(argv)
+    configure_process()
     if args.command is None:
         from tagger.gui import run_app
 

@@ -12,6 +12,8 @@ from tqdm import tqdm
 
 from trainer.data.sources import DataError, build_split, open_dataset
 from trainer.data.splits import SPLIT_NAMES
+from trainer.runtime.bundle import BundleError
+from trainer.runtime.device import configure_process
 from trainer.runtime.features import make as make_pipeline
 
 
@@ -204,6 +206,15 @@ def cmd_grid(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_upgrade_bundle(args: argparse.Namespace) -> int:
+    from trainer.bundle import upgrade
+
+    for path in args.paths:
+        manifest = upgrade(path)
+        print(f"{path}: format {manifest.format_version}, model family {manifest.family}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="genre-trainer", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -302,6 +313,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, help="train this many settings drawn at random (seeded) instead of all")
     p.add_argument("--out", default="runs/grid")
     p.set_defaults(func=cmd_grid)
+
+    p = sub.add_parser("upgrade-bundle", help="rewrite a format-1 bundle folder's bundle.json in the current format")
+    p.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="bundle folder(s)")
+    p.set_defaults(func=cmd_upgrade_bundle)
     return parser
 
 
@@ -309,11 +324,12 @@ def main(argv: list[str] | None = None) -> int:
     from trainer.methods import UnknownMethod
 
     args = build_parser().parse_args(argv)
+    configure_process()
     try:
         return args.func(args)
     except UnknownMethod as exc:
         raise SystemExit(f"error: {exc.args[0]}") from None
-    except DataError as exc:
+    except (DataError, BundleError) as exc:
         raise SystemExit(f"error: {exc}") from None
 
 

@@ -27,7 +27,7 @@ def describe_error(exc: BaseException) -> str:
 
     from tagger.library import LibraryError
     from tagger.tags import TagError
-    from trainer.bundle import BundleError
+    from trainer.runtime.bundle import BundleError
     from trainer.runtime.audio import UnreadableAudio
 
     if isinstance(exc, (LibraryError, BundleError)):

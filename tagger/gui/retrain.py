@@ -47,7 +47,7 @@ from PySide6.QtWidgets import (
 from tagger.gui.bundles import LEAKY_COLUMN, REFERENCE_SPLIT, bundle_info
 from tagger.gui.charts import FigureView, draw_confusion
 from tagger.training import DEFAULT_METHODS, TrainOutcome, TrainRequest, main_parameters
-from trainer.bundle import BundleError
+from trainer.runtime.bundle import BundleError
 from trainer.methods import MethodSpec
 
 #: Dataset kinds: key -> title.

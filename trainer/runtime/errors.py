@@ -17,3 +17,13 @@ class UserError(Exception):
         self.path = Path(path) if path is not None else None
         self.reason = reason
         super().__init__(f"{path}: {reason}" if path is not None else reason)
+
+
+class MethodUnavailable(UserError):
+    """A method or model that cannot run as configured here (no weights, a package missing); the
+    message says what is missing and how to provide it."""
+
+
+class Cancelled(Exception):
+    """The caller's cancel check answered yes: a training run or an embedding pass stops here.
+    Not a fault: the entry points say the job was cancelled."""

@@ -39,7 +39,7 @@ def port_outputs(taggers, decoded, references):
         patches = pipeline(first_patches(samples, count)[None])
         assert patches.shape[1] == count, name
         for tag, loaded in taggers.items():
-            outputs[tag, name] = loaded.method.window_outputs(patches, ("probs", "max_pool", "penultimate"))
+            outputs[tag, name] = loaded.model.window_outputs(patches, ("probs", "max_pool", "penultimate"))
     return outputs
 
 
