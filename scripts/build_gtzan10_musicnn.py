@@ -25,12 +25,12 @@ import torch
 
 from trainer import bundle
 from trainer.data.audio import unreadable_reason
-from trainer.data.feature_cache import file_digest
 from trainer.data.splits import filtered_split, inner_validation, random_split
 from trainer.evaluate import classification_metrics, spread
 from trainer.methods import create
 from trainer.methods.base import Arrays
 from trainer.runtime.audio import WindowSpec, cut_windows, decode
+from trainer.runtime.digest import file_digest
 from trainer.runtime.features import make
 from trainer.runtime.features.embeddings import (
     MUSICNN_OUTPUTS,

@@ -165,7 +165,7 @@ def torch_timing(work: Path, batch: int = 64, rounds: int = 3) -> None:
 
     import torch
 
-    from trainer import bundle
+    from trainer.runtime import bundle as runtime_bundle
     from trainer.runtime.features.musicnn import MusicnnMel
 
     samples = next(iter(np.load(work / "audio.npz").values()))[None, : 30 * 16000]
@@ -178,7 +178,7 @@ def torch_timing(work: Path, batch: int = 64, rounds: int = 3) -> None:
         count = pipeline(samples).shape[1]
     mel_ms = (time.perf_counter() - started) / rounds / count * 1e3
     torch.set_num_threads(threads)
-    net = bundle.load(Path(__file__).resolve().parents[1] / "resources" / "musicnn-msd").method.net
+    net = runtime_bundle.load(Path(__file__).resolve().parents[1] / "resources" / "musicnn-msd").model.net
     patches = torch.from_numpy(np.random.default_rng(0).uniform(0, 3, (batch, PATCH_FRAMES, 96)).astype(np.float32))
     with torch.inference_mode():
         x = net.input_bn(patches.unsqueeze(1))
@@ -306,6 +306,7 @@ def export_bundles(work: Path, resources: Path) -> None:
 
     from trainer import bundle
     from trainer.methods import create
+    from trainer.runtime import bundle as runtime_bundle
     from trainer.runtime.features import make
 
     for source in SOURCES:
@@ -317,7 +318,7 @@ def export_bundles(work: Path, resources: Path) -> None:
         staging = Path(tempfile.mkdtemp(prefix="musicnn-")) / BUNDLE_NAMES[source]
         target = resources / BUNDLE_NAMES[source]
         # the genre vocabulary is curated by hand in the shipped manifest: a new conversion keeps it
-        kept = bundle.read_manifest(target).get("vocabulary") if (target / bundle.MANIFEST).is_file() else None
+        kept = runtime_bundle.read_manifest(target).vocabulary if (target / runtime_bundle.MANIFEST).is_file() else None
         bundle.export(staging, method, make("musicnn-mel"), metrics={"package_test_set": result.strip()},
                       training_data=source.split("_")[0], notes="converted from the musicnn 0.1.0 package",
                       vocabulary=kept)
@@ -351,7 +352,7 @@ def policy_cost(data: Path, subsets: tuple[int, ...] = (1, 2, 3, 5)) -> None:
     """The accuracy cost of classifying only some patches of each 30-s window: on the 30 real
     clips (10 patches each; the excerpts have one, so the policy does not touch them), how often
     the window's top tag, and its top 5, agree with those over all patches."""
-    from trainer import bundle
+    from trainer.runtime import bundle as runtime_bundle
     from trainer.runtime.audio import decode
     from trainer.runtime.features.musicnn import MusicnnMel
 
@@ -360,7 +361,7 @@ def policy_cost(data: Path, subsets: tuple[int, ...] = (1, 2, 3, 5)) -> None:
     pipeline = MusicnnMel()
     patches = pipeline(windows)
     for tag in ("msd", "mtt"):
-        probs = bundle.load(Path(__file__).resolve().parents[1] / "resources" / f"musicnn-{tag}").method.window_outputs(patches)["probs"]
+        probs = runtime_bundle.load(Path(__file__).resolve().parents[1] / "resources" / f"musicnn-{tag}").model.window_outputs(patches)["probs"]
         full = probs.mean(axis=1)
         for count in subsets:
             part = probs[:, MusicnnMel(patches=count).chosen(probs.shape[1])].mean(axis=1)

@@ -16,6 +16,7 @@ from tqdm import tqdm
 
 from tagger.genres import DEFAULT_MAX_GENRES
 from trainer.runtime.audio import AUDIO_EXTENSIONS, DEFAULT_MAX_WINDOWS, WindowSpec
+from trainer.runtime.device import configure_process
 
 
 def iter_audio_files(paths: list[Path]) -> Iterator[Path]:
@@ -563,6 +564,7 @@ def main(argv: list[str] | None = None) -> int:
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(errors="backslashreplace")
     args = build_parser().parse_args(argv)
+    configure_process()
     if args.command is None:
         from tagger.gui import run_app
 

@@ -12,6 +12,7 @@ from tqdm import tqdm
 
 from trainer.data.sources import build_split, open_dataset
 from trainer.data.splits import SPLIT_NAMES
+from trainer.runtime.device import configure_process
 from trainer.runtime.errors import UserError
 from trainer.runtime.features import make as make_pipeline
 from trainer.service import parse_overrides
@@ -200,6 +201,15 @@ def cmd_grid(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_upgrade_bundle(args: argparse.Namespace) -> int:
+    from trainer.bundle import upgrade
+
+    for path in args.paths:
+        manifest = upgrade(path)
+        print(f"{path}: format {manifest.format_version}, model family {manifest.family}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="genre-trainer", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -306,11 +316,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, help="train this many settings drawn at random (seeded) instead of all")
     p.add_argument("--out", default="runs/grid")
     p.set_defaults(func=cmd_grid)
+
+    p = sub.add_parser("upgrade-bundle", help="rewrite a format-1 bundle folder's bundle.json in the current format")
+    p.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="bundle folder(s)")
+    p.set_defaults(func=cmd_upgrade_bundle)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    configure_process()
     try:
         return args.func(args)
     except UserError as exc:  # what a user can fix is one line; anything else keeps its traceback

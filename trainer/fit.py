@@ -12,33 +12,15 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal
 
 import numpy as np
 import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset, TensorDataset
 
-
-class Cancelled(Exception):
-    """Raised inside ``fit`` when the caller's cancel check returns true."""
-
-
-@dataclass
-class TrainConfig:
-    """Optimisation settings; each neural method's config embeds one with its seed's values."""
-
-    epochs: int = 100
-    batch_size: int = 32
-    lr: float = 1e-3
-    optimizer: Literal["adam", "adamw", "sgd"] = "adam"
-    momentum: float = 0.9
-    weight_decay: float = 0.0
-    schedule: Literal["none", "cosine"] = "none"
-    patience: int | None = 10
-    seed: int = 0
-    device: str = "auto"
-    amp: bool = True
+from trainer.runtime.device import resolve_device
+from trainer.runtime.errors import Cancelled
+from trainer.runtime.models.base import TrainConfig
 
 
 @dataclass(frozen=True)
@@ -55,17 +37,6 @@ class FitResult:
     best_epoch: int
     history: list[EpochLog] = field(default_factory=list)
     stopped_early: bool = False
-
-
-def resolve_device(name: str = "auto") -> torch.device:
-    """``auto`` picks CUDA, then Apple's MPS, then the CPU."""
-    if name != "auto":
-        return torch.device(name)
-    if torch.cuda.is_available():
-        return torch.device("cuda")
-    if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
-        return torch.device("mps")
-    return torch.device("cpu")
 
 
 def seed_everything(seed: int) -> None:
@@ -171,16 +142,3 @@ def fit(
         model.load_state_dict(best_state)
     model.eval()
     return result
-
-
-def predict_logits(model: nn.Module, x: np.ndarray | torch.Tensor, batch_size: int = 256,
-                   device: str = "auto") -> np.ndarray:
-    """Logits for ``x`` in batches, on ``device``, in eval mode."""
-    dev = resolve_device(device)
-    model.to(dev).eval()
-    x = torch.as_tensor(x, dtype=torch.float32)
-    outputs = []
-    with torch.no_grad():
-        for start in range(0, len(x), batch_size):
-            outputs.append(model(x[start : start + batch_size].to(dev)).float().cpu())
-    return torch.cat(outputs).numpy() if outputs else np.zeros((0, 0), dtype=np.float32)

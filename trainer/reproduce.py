@@ -38,14 +38,16 @@ from tqdm import tqdm
 
 from trainer.data.splits import Split
 from trainer.evaluate import spread
-from trainer.fit import TrainConfig, resolve_device
 from trainer.methods import MethodSpec, create, get, specs
 from trainer.methods.embedding_heads import EmbeddingMethod
-from trainer.methods.pretrained import MethodUnavailable, PretrainedMethod
+from trainer.methods.pretrained import PretrainedMethod
 from trainer.report import comparison_table, write_run
 from trainer.run import SongSource, run_method, seeded_overrides
 from trainer.runtime.audio import WindowSpec
+from trainer.runtime.device import resolve_device
+from trainer.runtime.errors import MethodUnavailable
 from trainer.runtime.features import make as make_pipeline
+from trainer.runtime.models.base import TrainConfig
 
 TINY_EPOCHS = 2
 CPU_EPOCHS = 30

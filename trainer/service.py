@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from trainer.data.splits import SPLIT_NAMES
-from trainer.runtime.errors import UserError
+from trainer.runtime.errors import Cancelled, UserError
 
 if TYPE_CHECKING:
     from trainer.methods import MethodSpec
@@ -44,10 +44,6 @@ TRAIN_PARAMETERS = ("epochs", "batch_size", "lr", "patience")
 HIDDEN_PARAMETERS = ("seed", "drop_columns")
 
 Send = Callable[[str, Any], None]
-
-
-class Cancelled(Exception):
-    """The caller's ``cancelled`` check said stop; nothing was exported."""
 
 
 @dataclass(frozen=True)
@@ -169,7 +165,6 @@ def _open(request: TrainRequest):
 def train(request: TrainRequest, send: Send, cancelled: Callable[[], bool] = lambda: False) -> TrainOutcome:
     """Train ``request.method`` on the request's songs, measure it on the split's test songs, and
     write the report (and the bundle, unless asked not to) into ``request.out``."""
-    from trainer.fit import Cancelled as StopFit
     from trainer.methods import get
     from trainer.methods.base import Hooks
     from trainer.report import run_title
@@ -183,11 +178,8 @@ def train(request: TrainRequest, send: Send, cancelled: Callable[[], bool] = lam
     send("stage", f"computing features and training on {len(split.train) + len(split.valid)} songs")
     hooks = Hooks(on_epoch=lambda log: send("epoch", dataclasses.asdict(log)), cancel=cancelled)
     out = Path(request.out)
-    try:
-        summary = train_to_folder(request.method, data, split, out, seed=request.seed, overrides=overrides,
-                                  hooks=hooks, export_bundle=request.export_bundle)
-    except StopFit:
-        raise Cancelled("training cancelled") from None
+    summary = train_to_folder(request.method, data, split, out, seed=request.seed, overrides=overrides,
+                              hooks=hooks, export_bundle=request.export_bundle)
     if cancelled():  # methods without a training loop only notice at the end
         raise Cancelled("training cancelled")
     return TrainOutcome(run_title(summary), summary["accuracy"], summary["macro_f1"], summary["n_test"], split.name,

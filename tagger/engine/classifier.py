@@ -33,6 +33,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -44,6 +45,9 @@ from trainer.runtime.audio import (
     decode_windows,
 )
 from trainer.runtime.resources import DEFAULT_BUNDLE
+
+if TYPE_CHECKING:
+    from trainer.runtime.bundle import LoadedBundle
 
 
 @dataclass(frozen=True)
@@ -173,15 +177,15 @@ def _start_worker(parent: int) -> None:
     if os.getppid() != parent:  # the parent died before the line above took effect
         os._exit(1)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
-    import torch
+    from trainer.runtime.device import configure_process
 
-    torch.set_num_threads(1)
+    configure_process(threads=1)
 
 
 class Classifier(NamedOutputs):
     """A loaded model bundle plus the windowing rule used to feed it."""
 
-    def __init__(self, bundle, window: WindowSpec, device: str = "cpu", pipeline=None) -> None:
+    def __init__(self, bundle: LoadedBundle, window: WindowSpec, device: str = "cpu", pipeline=None) -> None:
         self.bundle = bundle
         # a window spec without a cap gets the tagger's: a track of any length is judged on at most
         # DEFAULT_MAX_WINDOWS windows spread over it, so memory and time per track stay bounded
@@ -190,7 +194,7 @@ class Classifier(NamedOutputs):
         self.pipeline = pipeline or bundle.pipeline
         # On the CPU each worker computes its tracks' features; on a GPU the main process does, batched.
         self.features_in_workers = device == "cpu"
-        self.vocabulary = Vocabulary.of(bundle.labels, getattr(bundle, "meta", {}).get("vocabulary"))
+        self.vocabulary = Vocabulary.of(bundle.labels, bundle.manifest.vocabulary)
         self._pool: ProcessPoolExecutor | None = None
         self._pool_size = 0
 
@@ -199,19 +203,19 @@ class Classifier(NamedOutputs):
              window: WindowSpec | None = None, exact_features: bool = False) -> Classifier:
         """Load ``bundle_path`` (default: the shipped model) for ``device`` (auto, cpu, cuda, mps).
 
+        ``window`` replaces the bundle's own window specification (length, hop and tail rules).
         ``exact_features`` keeps the feature engine the bundle was trained with instead of its
         fastest validated equivalent.
         """
-        from trainer import bundle as bundles
-        from trainer.fit import resolve_device
+        from trainer.runtime import bundle as bundles
+        from trainer.runtime.device import resolve_device
 
         resolved = str(resolve_device(device))
         loaded = bundles.load(bundle_path or DEFAULT_BUNDLE, device=resolved)
         if hasattr(loaded.pipeline, "device"):
             loaded.pipeline.device = resolved
         pipeline = loaded.pipeline if exact_features else loaded.pipeline.fastest(resolved)
-        spec = window or WindowSpec(length_s=float(loaded.meta["window"]["length_s"]),
-                                    hop_s=float(loaded.meta["window"]["hop_s"]))
+        spec = window or loaded.manifest.window
         return cls(loaded, spec, resolved, pipeline)
 
     @property
@@ -229,7 +233,7 @@ class Classifier(NamedOutputs):
 
     def classify_windows(self, windows: np.ndarray) -> np.ndarray:
         """(n, labels) probabilities of the bundle's own labels for raw windows at its sample rate."""
-        return self.bundle.method.predict_proba(self.pipeline(windows))
+        return self.bundle.model.predict_proba(self.pipeline(windows))
 
     def _finish(self, items: list[_Prepared | TrackFailure], features_done: bool) -> list[TrackResult | TrackFailure]:
         """One model call for all windows of ``items`` (features too, unless the workers made them)."""
@@ -238,7 +242,7 @@ class Classifier(NamedOutputs):
             return items
         inputs = np.concatenate([p.inputs for p in prepared])
         try:
-            probs = self.bundle.method.predict_proba(inputs) if features_done else self.classify_windows(inputs)
+            probs = self.bundle.model.predict_proba(inputs) if features_done else self.classify_windows(inputs)
         except Exception as exc:  # a feature failure on one file must not stop the run: retry one by one
             if len(prepared) > 1:
                 return [result for item in items for result in self._finish([item], features_done)]

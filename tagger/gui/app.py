@@ -87,7 +87,9 @@ def run_app(argv: list[str] | None = None, settings_path: Path | None = None) ->
     from tagger.gui.jobs import describe_error
     from tagger.gui.main_window import MainWindow
     from tagger.settings import Settings
+    from trainer.runtime.device import configure_process
 
+    configure_process()
     app = QApplication.instance() or QApplication(argv if argv is not None else sys.argv[:1])
     app.setApplicationName("genre-tagger")
     app.setApplicationDisplayName("Genre Tagger")

@@ -3,15 +3,13 @@ settings, described from their manifests (nothing is loaded until a job classifi
 
 from __future__ import annotations
 
-import json
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from tagger.genres import NamedOutputs, Vocabulary
 from tagger.library import Library, use_model
-from trainer.bundle import MANIFEST, BundleError, read_manifest
+from trainer.runtime.bundle import MANIFEST, BundleError, Manifest, read_manifest
 from trainer.runtime.resources import DEFAULT_BUNDLE, SHIPPED_BUNDLES
 
 #: The split every figure is compared on: the fault-filtered GTZAN split (no artist on both sides),
@@ -49,15 +47,15 @@ class BundleInfo(NamedOutputs):
     catalogue records about a model (``use_model`` takes this in place of a loaded classifier)."""
 
     path: Path
-    meta: dict[str, Any]
+    manifest: Manifest
 
     @property
     def bundle_id(self) -> str:
-        return self.meta["id"]
+        return self.manifest.id
 
     @property
     def vocabulary(self) -> Vocabulary:
-        return Vocabulary.of(list(self.meta["labels"]), self.meta.get("vocabulary"))
+        return Vocabulary.of(list(self.manifest.labels), self.manifest.vocabulary)
 
     @property
     def shipped(self) -> bool:
@@ -71,13 +69,13 @@ class BundleInfo(NamedOutputs):
 
     @property
     def window_length_s(self) -> float:
-        return float(self.meta.get("window", {}).get("length_s", 30.0))
+        return self.manifest.window.length_s
 
     def figure(self) -> TestFigure | None:
         """The test figure from the manifest's metrics: a trained bundle's own ``accuracy`` and
         ``split``, or the shipped bundle's held-out ``filtered_test`` run."""
-        metrics = self.meta.get("metrics") or {}
-        trained_on = str(self.meta.get("training_data") or "not recorded")
+        metrics = self.manifest.metrics
+        trained_on = self.manifest.training_data or "not recorded"
         for found in (metrics, metrics.get("filtered_test")):
             if isinstance(found, dict) and isinstance(found.get("accuracy"), (int, float)):
                 n_test = found.get("n_test")
@@ -88,8 +86,8 @@ class BundleInfo(NamedOutputs):
     @property
     def uses_leaky_column(self) -> bool:
         """True for a GTZAN-CSV model that kept the ``length`` column the shipped model leaves out."""
-        config = self.meta.get("config") or {}
-        return (self.meta.get("pipeline", {}).get("name") == "gtzan-csv" and "drop_columns" in config
+        config = self.manifest.config
+        return (self.manifest.pipeline["name"] == "gtzan-csv" and "drop_columns" in config
                 and LEAKY_COLUMN not in (config.get("drop_columns") or ()))
 
     def comparability(self) -> str | None:
@@ -112,25 +110,25 @@ class BundleInfo(NamedOutputs):
         figure = self.figure()
         score = f": {figure.short()}" if figure else ": no test figure"
         note = " (not comparable)" if figure and self.comparability() else ""
-        created = str(self.meta.get("created_at", ""))[:10]
+        created = self.manifest.created_at[:10]
         kind = "Shipped model: " if self.shipped else "Shipped: " if self.bundled else ""
         if self.threshold is not None:  # a multi-label tagger: no accuracy over a closed set of genres
-            return f"{kind}{self.meta['method']}: {len(self.labels)} genres, multi-label ({created})"
-        return f"{kind}{self.meta['method']}{score}{note} ({created})"
+            return f"{kind}{self.manifest.method}: {len(self.labels)} genres, multi-label ({created})"
+        return f"{kind}{self.manifest.method}{score}{note} ({created})"
 
     def description(self) -> str:
         figure = self.figure()
-        lines = [f"Method: {self.meta['method']}; input: {self.meta['pipeline']['name']}",
+        lines = [f"Method: {self.manifest.method}; input: {self.manifest.pipeline['name']}",
                  f"Genres ({len(self.labels)}): {', '.join(self.labels)}",
                  *([f"Also shown, never written ({len(self.descriptors)}): {', '.join(self.descriptors)}",
                     f"A track's genres: those scoring {self.threshold:.0%} or more"] if self.threshold is not None else []),
-                 f"Trained on: {self.meta.get('training_data') or 'not recorded'}"]
+                 f"Trained on: {self.manifest.training_data or 'not recorded'}"]
         if figure is not None:
             lines.append(f"Test accuracy {figure.short()}")
         problem = self.comparability()
         if problem:
             lines.append(f"Not comparable: {problem}.")
-        if self.meta.get("pretrained") is False:
+        if self.manifest.pretrained is False:
             lines.append("Built without pretrained weights.")
         lines.append(f"Folder: {self.path}")
         return "\n".join(lines)
@@ -138,19 +136,7 @@ class BundleInfo(NamedOutputs):
 
 def bundle_info(path: Path | str) -> BundleInfo:
     """Read the manifest of a bundle folder or zip; raises ``BundleError`` when it is not one."""
-    path = Path(path)
-    if not path.exists():
-        raise BundleError(f"model bundle not found: {path}")
-    if path.is_file() and zipfile.is_zipfile(path):
-        with zipfile.ZipFile(path) as archive:
-            names = [n for n in archive.namelist() if n.rsplit("/", 1)[-1] == MANIFEST]
-            if len(names) != 1:
-                raise BundleError(f"{path.name} must hold exactly one {MANIFEST}")
-            try:
-                return BundleInfo(path, json.loads(archive.read(names[0])))
-            except json.JSONDecodeError as exc:
-                raise BundleError(f"{path.name}: {MANIFEST} is not valid JSON: {exc}") from None
-    return BundleInfo(path, read_manifest(path))
+    return BundleInfo(Path(path), read_manifest(path))
 
 
 def trained_bundles(models_dir: Path) -> list[BundleInfo]:

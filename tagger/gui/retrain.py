@@ -47,7 +47,7 @@ from PySide6.QtWidgets import (
 from tagger.gui.bundles import LEAKY_COLUMN, REFERENCE_SPLIT, bundle_info
 from tagger.gui.charts import FigureView, draw_confusion
 from trainer import service
-from trainer.bundle import BundleError
+from trainer.runtime.bundle import BundleError
 from trainer.service import (
     DEFAULT_METHODS,
     SPLIT_NAMES,

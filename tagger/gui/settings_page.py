@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 from tagger.gui.bundles import BundleInfo, bundle_info, trained_bundles
 from tagger.options import OPTIONS, Option
 from tagger.settings import Settings
-from trainer.bundle import BundleError
+from trainer.runtime.bundle import BundleError
 from trainer.runtime.resources import DEFAULT_BUNDLE, SHIPPED_BUNDLES
 
 

@@ -9,11 +9,12 @@ import pytest
 from tagger.cli import main
 from tagger.engine import Classifier, TrackFailure, TrackResult
 from tests.support import gtzan_dir, tone, write_audio
-from trainer import bundle
+from trainer.bundle import export
 from trainer.data.feature_table import load_csv
 from trainer.data.splits import song_id
 from trainer.methods import create
 from trainer.methods.base import Arrays
+from trainer.runtime.audio import DEFAULT_MAX_WINDOWS, WindowSpec
 from trainer.runtime.features import make
 from trainer.runtime.resources import DEFAULT_BUNDLE, RESOURCES, SHIPPED_BUNDLES
 
@@ -28,7 +29,7 @@ def held_out_model(tmp_path_factory):
     train = table.select([s for s in table.songs if s not in real])
     method = create("xgboost", table.labels, drop_columns=("length",))
     method.fit(Arrays(train.x, train.y(table.labels), train.songs), None)
-    return bundle.export(tmp_path_factory.mktemp("model") / "b", method, make("gtzan-csv"),
+    return export(tmp_path_factory.mktemp("model") / "b", method, make("gtzan-csv"),
                          metrics={}, training_data="CSV without the shared clips")
 
 
@@ -130,14 +131,14 @@ def test_a_missing_model_is_a_clear_error(tmp_path, capsys):
 
 def test_the_shipped_xgboost_model_loads_and_is_documented():
     classifier = Classifier.load(XGBOOST, device="cpu")
-    meta = classifier.bundle.meta
+    manifest = classifier.bundle.manifest
     assert classifier.labels == ["blues", "classical", "country", "disco", "hiphop",
                                  "jazz", "metal", "pop", "reggae", "rock"]
-    assert "length" in meta["config"]["drop_columns"]
-    assert 0.4 < meta["metrics"]["filtered_test"]["accuracy"] < 1.0
+    assert "length" in manifest.config["drop_columns"]
+    assert 0.4 < manifest.metrics["filtered_test"]["accuracy"] < 1.0
     usable = set(load_csv(gtzan_dir() / "features_30_sec.csv").usable()[0].songs)
     listed = (gtzan_dir() / "splits" / "test_filtered.txt").read_text().split()
-    assert meta["metrics"]["filtered_test"]["n_test"] == sum(song_id(e) in usable for e in listed)
+    assert manifest.metrics["filtered_test"]["n_test"] == sum(song_id(e) in usable for e in listed)
     card = (XGBOOST / "MODEL_CARD.md").read_text()
     assert "filtered" in card and "10-fold" in card and "Limits" in card
 
@@ -150,3 +151,17 @@ def test_the_default_model_is_the_msd_genre_tagger_the_app_loads(tmp_path):
     want = json.loads((RESOURCES / "musicnn-msd" / "bundle.json").read_text())["id"]
     assert Classifier.load(device="cpu").bundle_id == want
     assert Settings(tmp_path / "settings.json").bundle_path == DEFAULT_BUNDLE
+
+
+@pytest.mark.parametrize("tail, min_tail_s, starts", [("end", 3.0, [0.0, 10.0, 15.0]), ("end", 10.0, [0.0, 10.0]),
+                                                      ("pad", 3.0, [0.0, 10.0, 20.0])])
+def test_the_classifier_cuts_windows_by_the_bundles_full_specification(tmp_path, held_out_model, tail, min_tail_s,
+                                                                       starts):
+    folder = shutil.copytree(held_out_model, tmp_path / "b")
+    meta = json.loads((folder / "bundle.json").read_text())
+    meta["window"] = {"length_s": 10.0, "hop_s": 10.0, "tail": tail, "min_tail_s": min_tail_s, "max_windows": None}
+    (folder / "bundle.json").write_text(json.dumps(meta))
+    classifier = Classifier.load(folder, device="cpu")
+    assert classifier.window == WindowSpec(10.0, 10.0, tail, min_tail_s, DEFAULT_MAX_WINDOWS)
+    [result] = classifier.classify_paths([write_audio(tmp_path / "tone.flac", tone(25.0, 22050), 22050)], workers=0)
+    assert result.window_starts_s.tolist() == starts

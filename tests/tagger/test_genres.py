@@ -11,20 +11,20 @@ from tagger.engine import Classifier
 from tagger.genres import Vocabulary, pick
 from tagger.tags import read_tags
 from tests.tagger.library.helpers import library_template, music  # noqa: F401  (fixtures)
-from trainer.bundle import BundleError, read_manifest
+from trainer.runtime.bundle import BundleError, Manifest, read_manifest
 from trainer.runtime.resources import RESOURCES
 
 MSD = RESOURCES / "musicnn-msd"
 
 
 @pytest.fixture(scope="module")
-def manifest() -> dict:
+def manifest() -> Manifest:
     return read_manifest(MSD)
 
 
 @pytest.fixture(scope="module")
 def vocabulary(manifest) -> Vocabulary:
-    return Vocabulary.of(manifest["labels"], manifest["vocabulary"])
+    return Vocabulary.of(list(manifest.labels), manifest.vocabulary)
 
 
 def test_genre_tags_get_canonical_names_and_the_rest_are_descriptors(vocabulary):
@@ -37,7 +37,7 @@ def test_genre_tags_get_canonical_names_and_the_rest_are_descriptors(vocabulary)
 
 
 def test_tags_naming_one_genre_score_as_the_most_probable(manifest, vocabulary):
-    labels = manifest["labels"]
+    labels = list(manifest.labels)
     probs = np.zeros((2, len(labels)))
     probs[0, labels.index("electronic")], probs[0, labels.index("electronica")] = 0.2, 0.7
     probs[1, labels.index("electronic")], probs[1, labels.index("electronica")] = 0.4, 0.1

@@ -1,7 +1,9 @@
 """``genre-trainer`` on the real CSV: report folders, bundles, tables and studies."""
 
 import json
+import shutil
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -102,3 +104,25 @@ def test_leak_study_on_the_real_clips_and_a_split_they_cannot_fill(tmp_path, cap
                  "--set", "train.epochs=3"]) == 0
     [study] = json.loads((tmp_path / "leak.json").read_text())
     assert study["song_split"]["n_test_songs"] == 6  # 20% of the 30 readable clips, by song
+
+
+def test_upgrade_bundle_brings_a_format_1_bundle_to_the_current_format(tmp_path, csv_path, capsys):
+    from trainer.data.feature_table import load_csv
+    from trainer.runtime import bundle
+    from trainer.runtime.resources import SHIPPED_BUNDLES
+
+    shipped = SHIPPED_BUNDLES["gtzan10-xgboost"]
+    old = shutil.copytree(shipped, tmp_path / "old")
+    meta = json.loads((old / "bundle.json").read_text())
+    del meta["family"]
+    meta.update(format_version=1, window={"length_s": 30.0, "hop_s": 30.0})  # what format 1 recorded
+    (old / "bundle.json").write_text(json.dumps(meta))
+    with pytest.raises(bundle.BundleError, match="re-export it with `genre-trainer upgrade-bundle PATH`"):
+        bundle.load(old)
+    assert main(["upgrade-bundle", str(old)]) == 0
+    assert "model family tabular.xgboost" in capsys.readouterr().out
+    assert json.loads((old / "bundle.json").read_text()) == json.loads((shipped / "bundle.json").read_text())
+    rows = load_csv(csv_path).x[:20]
+    np.testing.assert_array_equal(bundle.load(old).model.predict_proba(rows), bundle.load(shipped).model.predict_proba(rows))
+    with pytest.raises(SystemExit, match="error: .*only format 1 is upgraded"):
+        main(["upgrade-bundle", str(old)])

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import platformdirs
 
+from trainer.runtime.digest import file_digest
 from trainer.runtime.features import FeaturePipeline
 
 # Bump when a pipeline's code changes what it computes for the same parameters.
@@ -28,15 +29,6 @@ FORMAT = 1
 def default_cache_dir() -> Path:
     """The user's cache folder for features (e.g. ``~/.cache/genre-tagger/features`` on Linux)."""
     return platformdirs.user_cache_path("genre-tagger") / "features"
-
-
-def file_digest(path: Path | str) -> str:
-    """SHA-256 hex digest of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 class FeatureCache:

@@ -48,7 +48,9 @@ class Split:
 
 
 def _stratified(ids: np.ndarray, labels: np.ndarray, size: float | int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    from sklearn.model_selection import train_test_split  # here: naming the splits must not load scikit-learn
+    from sklearn.model_selection import (
+        train_test_split,  # here: naming the splits must not load scikit-learn
+    )
 
     return train_test_split(ids, test_size=size, stratify=labels, random_state=seed)
 

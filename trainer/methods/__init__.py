@@ -7,13 +7,13 @@ one module each and register themselves when imported.
 
 from __future__ import annotations
 
-import dataclasses
 import importlib
 from dataclasses import dataclass, field
 from typing import Any
 
 from trainer.methods.base import Method
 from trainer.runtime.errors import UserError
+from trainer.runtime.models.base import replace_config
 
 _SPECS: dict[str, MethodSpec] = {}
 _FAMILIES = (
@@ -51,23 +51,7 @@ class MethodSpec:
 
     def make_config(self, **overrides: Any) -> Any:
         """The seed's defaults with ``overrides`` applied (nested ``train`` fields allowed)."""
-        return _replace(self.config, overrides)
-
-
-def _replace(config: Any, overrides: dict[str, Any]) -> Any:
-    direct = {k: v for k, v in overrides.items() if "." not in k}
-    nested: dict[str, dict[str, Any]] = {}
-    for key, value in overrides.items():
-        if "." in key:
-            head, rest = key.split(".", 1)
-            nested.setdefault(head, {})[rest] = value
-    fields = {f.name for f in dataclasses.fields(config)}
-    unknown = (set(direct) | set(nested)) - fields
-    if unknown:
-        raise KeyError(f"{type(config).__name__} has no setting {', '.join(sorted(unknown))}")
-    for head, sub in nested.items():
-        direct[head] = _replace(getattr(config, head), sub)
-    return dataclasses.replace(config, **direct)
+        return replace_config(self.config, overrides)
 
 
 def register(spec: MethodSpec) -> MethodSpec:

@@ -1,87 +1,22 @@
-"""Seed 004's neural networks on the GTZAN CSV features, trained by the shared loop.
-
-``feature-nn``: dense 512-256-128-64-16-10 on the 58 columns, each hidden layer followed by batch
-norm, ReLU and dropout (207,802 parameters counted as Keras does, batch-norm statistics included).
-``feature-lstm``: the 58 scaled features read as a sequence of 58 steps of one value, LSTM 256,
-then dense 128-64-10 (305,994 parameters with one bias per gate, as Keras counts).
-"""
+"""Seed 004's neural networks on the GTZAN CSV features, as trained here by the shared loop
+(configs and networks: ``trainer.runtime.models.feature_nets``)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from pathlib import Path
-
-import numpy as np
-import torch
-from torch import nn
-
-from trainer.fit import TrainConfig
 from trainer.methods import MethodSpec, register
 from trainer.methods.base import Hooks, TableMethod
 from trainer.methods.tabular import CSV_PROTOCOL
-from trainer.methods.torch_method import TorchModule, mlp
+from trainer.methods.torch_method import TorchTraining
+from trainer.runtime.models.feature_nets import DenseConfig, FeatureNetModel, LstmConfig
 
 
-@dataclass(frozen=True)
-class DenseConfig:
-    hidden: tuple[int, ...] = (512, 256, 128, 64, 16)
-    dropout: float = 0.2
-    drop_columns: tuple[str, ...] = ()
-    train: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=200, batch_size=32, lr=1e-3, patience=20))
-
-
-@dataclass(frozen=True)
-class LstmConfig:
-    hidden: int = 256
-    head: tuple[int, ...] = (128, 64)
-    drop_columns: tuple[str, ...] = ()
-    train: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=100, batch_size=32, lr=1e-3, patience=15))
-
-
-class DenseNet(nn.Module):
-    def __init__(self, n_in: int, hidden: tuple[int, ...], n_out: int, dropout: float) -> None:
-        super().__init__()
-        self.net = mlp(n_in, hidden, n_out, nn.ReLU, batch_norm=True, dropout=dropout)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(x)
-
-
-class FeatureLstm(nn.Module):
-    def __init__(self, hidden: int, head: tuple[int, ...], n_out: int) -> None:
-        super().__init__()
-        self.lstm = nn.LSTM(1, hidden, batch_first=True)
-        self.head = mlp(hidden, head, n_out)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        _, (h, _) = self.lstm(x.unsqueeze(-1))
-        return self.head(h[-1])
-
-
-class FeatureNetMethod(TorchModule, TableMethod):
-    """A torch network over scaled CSV features; weights in safetensors."""
+class FeatureNetMethod(TorchTraining, TableMethod, FeatureNetModel):
+    """A torch network over scaled CSV features, early-stopped on the validation rows."""
 
     uses_validation = True
 
-    def build(self, input_shape: tuple[int, ...] | None = None) -> nn.Module:
-        """The network for ``input_shape`` (default: the kept CSV columns)."""
-        c = self.config
-        if isinstance(c, LstmConfig):
-            return FeatureLstm(c.hidden, c.head, len(self.labels))
-        n_in = input_shape[0] if input_shape else len(self.keep)
-        return DenseNet(n_in, c.hidden, len(self.labels), c.dropout)
-
     def fit_scaled(self, x, y, valid, hooks: Hooks) -> None:
         self.train_module(x, y, valid, hooks)
-
-    def proba_scaled(self, x: np.ndarray) -> np.ndarray:
-        return self.module_proba(x)
-
-    def save_model(self, folder: Path) -> list[str]:
-        return self.save_module(folder)
-
-    def load_model(self, folder: Path) -> None:
-        self.load_module(folder)
 
 
 for _name, _config, _summary, _published in (

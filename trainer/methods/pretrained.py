@@ -6,28 +6,20 @@ id the user names) or with explicit leave to start from random initialisation, a
 This project never fetches weights on its own; only a hub id the user names can make
 ``transformers`` download them.
 
-Freezing is by ``requires_grad``; a ``TransferNet`` also keeps its fully frozen parts in inference
-mode while it trains, so frozen batch-norm layers keep their pretrained statistics (what Keras
-does with layers marked untrainable, as seeds 001 and 004 used them).
+Freezing is by ``requires_grad``; a ``TransferNet`` (``trainer.runtime.models.nets``) also keeps
+its fully frozen parts in inference mode while it trains, so frozen batch-norm layers keep their
+pretrained statistics (what Keras does with layers marked untrainable, as seeds 001 and 004 used them).
 """
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
-from torch import nn
-
-from trainer.runtime.errors import UserError
+from trainer.runtime.errors import MethodUnavailable
 
 WEIGHTS_HELP = ("pass them with `--weights {key}=PATH_OR_HUB_ID` (genre-trainer reproduce) or `--set {field}=...` "
                 "(genre-trainer train), or allow random initialisation with `--allow-random-init` "
                 "(`--set allow_random_init=true`); reports then mark the method as not pretrained")
-
-
-class MethodUnavailable(UserError):
-    """A method that cannot run as configured here (no weights, a package missing); the message
-    says what is missing and how to provide it."""
 
 
 class PretrainedMethod:
@@ -68,36 +60,3 @@ class PretrainedMethod:
     @property
     def pretrained(self) -> bool:
         return all(getattr(self.config, f) is not None for f in self.weight_slots(self.config))
-
-
-class TransferNet(nn.Module):
-    """A network whose fully frozen submodules stay in eval mode when it is put in training mode."""
-
-    def train(self, mode: bool = True) -> TransferNet:
-        super().train(mode)
-        if mode:
-            for module in self.modules():
-                params = list(module.parameters())
-                if params and not any(p.requires_grad for p in params):
-                    module.eval()
-        return self
-
-
-def set_trainable(module: nn.Module, trainable: bool) -> list[nn.Parameter]:
-    """Set ``requires_grad`` on all of ``module``'s parameters; return those whose flag changed."""
-    changed = [p for p in module.parameters() if p.requires_grad != trainable]
-    for p in changed:
-        p.requires_grad_(trainable)
-    return changed
-
-
-def trainable_names(module: nn.Module) -> list[str]:
-    """Names of the parameters that receive gradients."""
-    return [name for name, p in module.named_parameters() if p.requires_grad]
-
-
-def save_encoder(model, folder: Path, name: str) -> list[str]:
-    """A ``transformers`` model into ``folder/name`` as ``config.json`` + safetensors (never a
-    pickle); returns the file names relative to ``folder``, as bundles list them."""
-    model.save_pretrained(Path(folder) / name)
-    return sorted(f"{name}/{p.name}" for p in (Path(folder) / name).iterdir() if p.is_file())

@@ -1,52 +1,23 @@
-"""Seed 004's classical learners on the GTZAN CSV features: k-NN, random forest, XGBoost.
-
-scikit-learn models are stored with skops (a format that refuses unknown types instead of
-running them); XGBoost boosters in their own UBJSON format.
-"""
+"""Seed 004's classical learners on the GTZAN CSV features: k-NN, random forest, XGBoost, as
+trained here (their configs, load, predict and save are ``trainer.runtime.models.tabular``)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from pathlib import Path
-
-import numpy as np
-
 from trainer.methods import MethodSpec, register
 from trainer.methods.base import Hooks, TableMethod
+from trainer.runtime.models.tabular import (
+    BoostConfig,
+    BoostModel,
+    ForestConfig,
+    KnnConfig,
+    SklearnModel,
+)
 
 CSV_PROTOCOL = "80/20 random split of the 1000 CSV rows"
 
 
-@dataclass(frozen=True)
-class KnnConfig:
-    n_neighbors: int = 19
-    weights: str = "uniform"
-    drop_columns: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class ForestConfig:
-    n_estimators: int = 1000
-    max_depth: int | None = 10
-    seed: int = 0
-    drop_columns: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class BoostConfig:
-    n_estimators: int = 100
-    learning_rate: float = 0.3
-    max_depth: int = 6
-    subsample: float = 1.0
-    colsample_bytree: float = 1.0
-    seed: int = 0
-    drop_columns: tuple[str, ...] = ()
-
-
-class SklearnMethod(TableMethod):
-    """k-NN and random forests, saved with skops."""
-
-    model_file = "model.skops"
+class SklearnMethod(TableMethod, SklearnModel):
+    """k-NN and random forests, fitted by scikit-learn."""
 
     def _estimator(self):
         from sklearn.ensemble import RandomForestClassifier
@@ -61,27 +32,9 @@ class SklearnMethod(TableMethod):
     def fit_scaled(self, x, y, valid, hooks: Hooks) -> None:
         self.model = self._estimator().fit(x, y)
 
-    def proba_scaled(self, x: np.ndarray) -> np.ndarray:
-        proba = np.zeros((len(x), len(self.labels)))
-        proba[:, self.model.classes_] = self.model.predict_proba(x)
-        return proba
 
-    def save_model(self, folder: Path) -> list[str]:
-        import skops.io
-
-        skops.io.dump(self.model, folder / self.model_file)
-        return [self.model_file]
-
-    def load_model(self, folder: Path) -> None:
-        from trainer.bundle import load_skops
-
-        self.model = load_skops(folder / self.model_file, len(self.labels))
-
-
-class BoostMethod(TableMethod):
-    """Gradient-boosted trees (XGBoost), saved as a UBJSON booster."""
-
-    model_file = "model.ubj"
+class BoostMethod(TableMethod, BoostModel):
+    """Gradient-boosted trees fitted by XGBoost."""
 
     def fit_scaled(self, x, y, valid, hooks: Hooks) -> None:
         from xgboost import XGBClassifier
@@ -93,22 +46,6 @@ class BoostMethod(TableMethod):
                                    objective="multi:softprob", num_class=len(self.labels),
                                    tree_method="hist", n_jobs=0)
         self.model.fit(x, y)
-
-    def proba_scaled(self, x: np.ndarray) -> np.ndarray:
-        return self.model.predict_proba(x)
-
-    def save_model(self, folder: Path) -> list[str]:
-        self.model.save_model(folder / self.model_file)
-        return [self.model_file]
-
-    def load_model(self, folder: Path) -> None:
-        from xgboost import XGBClassifier
-
-        self.model = XGBClassifier()
-        self.model.load_model(folder / self.model_file)
-        if self.model.n_classes_ != len(self.labels):
-            raise ValueError(f"the booster predicts {self.model.n_classes_} classes, the manifest names "
-                             f"{len(self.labels)} labels")
 
 
 def _csv_spec(name: str, family: type[TableMethod], config, summary: str, published: float) -> MethodSpec:

@@ -20,3 +20,12 @@ class UserError(Exception):
 
     def __str__(self) -> str:  # one line as given, also where a subclass is a KeyError (which would quote it)
         return str(self.args[0]) if self.args else self.reason
+
+class MethodUnavailable(UserError):
+    """A method or model that cannot run as configured here (no weights, a package missing); the
+    message says what is missing and how to provide it."""
+
+
+class Cancelled(Exception):
+    """The caller's cancel check answered yes: a training run or an embedding pass stops here.
+    Not a fault: the entry points say the job was cancelled."""

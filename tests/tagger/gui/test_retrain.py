@@ -52,7 +52,7 @@ def test_train_from_the_csv_watch_epochs_cancel_then_use_the_new_model(qtbot, wi
 
     qtbot.mouseClick(dialog.use_button, Qt.MouseButton.LeftButton)
     assert window.settings["model"] == dialog.outcome.bundle
-    assert window.bundle is not None and window.bundle.meta["method"] == "feature-nn"
+    assert window.bundle is not None and window.bundle.manifest.method == "feature-nn"
     with window.lib.session() as session:
         assert active_model(session).bundle_id == window.bundle.bundle_id
     assert window.settings_page.model_choice.currentData() == dialog.outcome.bundle

@@ -170,7 +170,10 @@ class StubBundle:
         def describe():
             return {"name": "stub", "params": {}}
 
-    class method:  # noqa: N801
+    class manifest:  # noqa: N801 - a distribution over its labels: no vocabulary
+        vocabulary = None
+
+    class model:  # noqa: N801
         @staticmethod
         def predict_proba(x):
             loud = np.clip(x[:, 0] * 4, 0, 1)

@@ -9,7 +9,7 @@ from tagger.cli import main
 from tagger.library import Track, confirm_genres, open_library
 from tagger.library.confirmed import confirmed_examples
 from tests.support import gtzan_dir
-from trainer import bundle
+from trainer.runtime import bundle
 
 GENRES = ("metal", "classical")
 
@@ -56,7 +56,7 @@ def test_retrain_learns_the_confirmed_genres_with_a_musicnn_head(tmp_path, capsy
     printed = capsys.readouterr().out
     assert "14 tracks with a confirmed genre" in printed and f"model: {out / 'bundle'}" in printed
     loaded = bundle.load(out / "bundle")
-    assert loaded.meta["method"] == "logreg-musicnn" and loaded.labels == ["Classical", "Metal"]
+    assert loaded.manifest.method == "logreg-musicnn" and loaded.labels == ["Classical", "Metal"]
     report = json.loads((out / "report.json").read_text())
     assert report["n_test"] >= 2 and report["n_train"] + report["n_valid"] + report["n_test"] == 14
     # a metal excerpt it never saw, through the tagger with the new model

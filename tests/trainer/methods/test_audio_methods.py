@@ -8,11 +8,12 @@ import pytest
 import soundfile as sf
 
 from tests.trainer.methods.conftest import WINDOW, accuracy
-from trainer import bundle
+from trainer.bundle import export
 from trainer.data.synthetic import SAMPLE_RATE, STYLES, render
 from trainer.methods import create, get, specs
 from trainer.methods.base import Hooks
-from trainer.runtime.audio import WindowSpec, cut_windows, decode
+from trainer.runtime import bundle
+from trainer.runtime.audio import cut_windows, decode
 
 FAMILIES = ("trainer.methods.image_nets", "trainer.methods.sequence_nets", "trainer.methods.spectral_nets")
 AUDIO_METHODS = sorted(n for n, s in specs().items() if s.family.__module__ in FAMILIES)
@@ -92,13 +93,13 @@ def test_method_trains_round_trips_and_tags_a_file(name, features, source, tmp_p
     if name in LEARNERS:
         assert accuracy(proba, parts.test.y) > LEARNED, f"{name} did not learn"
 
-    folder = bundle.export(tmp_path / "bundle", method, parts.pipeline, metrics={"accuracy": accuracy(proba, parts.test.y)},
+    folder = export(tmp_path / "bundle", method, parts.pipeline, metrics={"accuracy": accuracy(proba, parts.test.y)},
                            training_data="synthetic styles", window=WINDOW.to_dict())
     loaded = bundle.load(folder)
-    assert loaded.meta["pipeline"] == parts.pipeline.describe()
-    np.testing.assert_allclose(loaded.method.predict_proba(parts.test.x), proba, atol=1e-6)
+    assert loaded.manifest.pipeline == parts.pipeline.describe()
+    np.testing.assert_allclose(loaded.model.predict_proba(parts.test.x), proba, atol=1e-6)
 
-    window = WindowSpec(**loaded.meta["window"])
+    window = loaded.manifest.window
     windows = cut_windows(decode(track, loaded.sample_rate).samples, loaded.sample_rate, window).frames
     tagged = loaded.predict_proba(windows)
     assert tagged.shape == (2, len(labels))
@@ -107,7 +108,7 @@ def test_method_trains_round_trips_and_tags_a_file(name, features, source, tmp_p
 
 
 def test_training_is_seeded_and_cancellable(features, source):
-    from trainer.fit import Cancelled
+    from trainer.runtime.errors import Cancelled
 
     spec = get("mfcc-fc")
     parts = features(spec)

@@ -42,6 +42,6 @@ def decoded(clip_names) -> dict[str, np.ndarray]:
 @pytest.fixture(scope="session")
 def taggers():
     """The shipped bundles, loaded through the bundle loader."""
-    from trainer import bundle
+    from trainer.runtime import bundle
 
     return {tag: bundle.load(path, device="cpu") for tag, path in BUNDLES.items()}

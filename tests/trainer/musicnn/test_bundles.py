@@ -11,18 +11,18 @@ import pytest
 from tagger.cli import main
 from tagger.genres import Vocabulary
 from tests.trainer.musicnn.conftest import BUNDLES, clip_path
-from trainer.methods.pretrained import MethodUnavailable
+from trainer.runtime.errors import MethodUnavailable
 
 
 @pytest.mark.parametrize("tag, first", [("msd", ["rock", "pop", "alternative", "indie", "electronic"]),
                                         ("mtt", ["guitar", "classical", "slow", "techno", "strings"])])
 def test_bundles_load_with_the_package_tags(tag, first, taggers):
     loaded = taggers[tag]
-    assert loaded.meta["method"] == f"musicnn-{tag}"
+    assert loaded.manifest.method == f"musicnn-{tag}"
     assert loaded.labels[:5] == first and len(loaded.labels) == 50
     assert loaded.sample_rate == 16000
-    assert loaded.meta["pipeline"] == {"name": "musicnn-mel", "params": {"sample_rate": 16000, "patches": None}}
-    assert loaded.method.pretrained
+    assert loaded.manifest.pipeline == {"name": "musicnn-mel", "params": {"sample_rate": 16000, "patches": None}}
+    assert loaded.model.pretrained
     assert (BUNDLES[tag] / "MODEL_CARD.md").read_text().count("ISC") >= 1
 
 
@@ -37,7 +37,7 @@ def test_embeddings_are_reachable_per_patch(taggers, decoded):
     from trainer.runtime.features.musicnn import MusicnnMel
 
     patches = MusicnnMel()(decoded["genres_original/jazz.00001"][None, : 16000 * 9])
-    method = taggers["msd"].method
+    method = taggers["msd"].model
     assert method.embed(patches, "penultimate").shape == (1, 3, 200)
     assert method.embed(patches, "max_pool").shape == (1, 3, 753)
     assert method.embed(patches, "mean_pool").shape == (1, 3, 753)

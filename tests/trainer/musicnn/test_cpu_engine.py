@@ -41,7 +41,7 @@ def test_the_tagger_runs_the_cpu_engine_on_the_cpu(taggers, patches):
 
 
 def test_no_patches_give_empty_outputs(taggers):
-    out = taggers["msd"].method.cpu_engine(np.zeros((0, 187, 96), np.float32), ("probs", "penultimate"))
+    out = taggers["msd"].model.cpu_engine(np.zeros((0, 187, 96), np.float32), ("probs", "penultimate"))
     assert out["probs"].shape == (0, 50) and out["penultimate"].shape == (0, 200)
 
 

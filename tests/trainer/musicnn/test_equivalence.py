@@ -39,17 +39,17 @@ def port_outputs(request, taggers, decoded, references):
     pipeline = MusicnnMel()
     outputs = {}
     for loaded in taggers.values():
-        loaded.method.engine = request.param
+        loaded.model.engine = request.param
     try:
         for name, samples in decoded.items():
             count = len(references[f"msd/{name}/probs"])
             patches = pipeline(first_patches(samples, count)[None])
             assert patches.shape[1] == count, name
             for tag, loaded in taggers.items():
-                outputs[tag, name] = loaded.method.window_outputs(patches, ("probs", "max_pool", "penultimate"))
+                outputs[tag, name] = loaded.model.window_outputs(patches, ("probs", "max_pool", "penultimate"))
     finally:
         for loaded in taggers.values():
-            loaded.method.engine = "auto"
+            loaded.model.engine = "auto"
     return outputs
 
 

@@ -66,7 +66,7 @@ def test_a_zero_padded_window_is_judged_on_its_audio(decoded, taggers):
     assert padded.shape == (1, 10, PATCH_FRAMES, 96)
     np.testing.assert_array_equal(padded[0, 0], alone[0, 0])
     assert np.isnan(padded[0, 1:]).all()
-    method = taggers["msd"].method
+    method = taggers["msd"].model
     np.testing.assert_allclose(method.predict_proba(padded), method.predict_proba(alone), atol=1e-6)
     assert clip_path("excerpts/rock.00001").is_file()
 

@@ -12,12 +12,13 @@ from scipy.stats import binom
 
 from tagger.cli import main
 from tests.support import REPO_ROOT, gtzan_dir
-from trainer import bundle
+from trainer.bundle import export
 from trainer.methods import create
 from trainer.methods.base import Arrays
-from trainer.methods.embedding_heads import fill_absent
+from trainer.runtime import bundle
 from trainer.runtime.audio import WindowSpec, cut_windows, decode
 from trainer.runtime.features import make
+from trainer.runtime.models.embedding_heads import fill_absent
 
 GTZAN10 = REPO_ROOT / "resources" / "gtzan10-musicnn"
 GENRES = ["classical", "metal", "reggae"]
@@ -73,7 +74,7 @@ def test_a_head_trained_on_real_excerpts_round_trips_as_a_bundle(name, excerpts,
     assert before.shape == (len(excerpts), 3)
     np.testing.assert_allclose(before.sum(axis=1), 1.0, atol=1e-5)
     assert (before.argmax(axis=1) == excerpts.y).mean() > 0.5   # it learned its own examples
-    folder = bundle.export(tmp_path_factory.mktemp(name) / "bundle", method, make("waveform", sample_rate=16000),
+    folder = export(tmp_path_factory.mktemp(name) / "bundle", method, make("waveform", sample_rate=16000),
                            metrics={}, training_data="13 GTZAN excerpts and clips")
     assert (folder / "encoder" / "musicnn.safetensors").read_bytes() == (
         REPO_ROOT / "resources" / "musicnn-msd" / "musicnn.safetensors").read_bytes()

@@ -8,8 +8,8 @@ import pytest
 
 from tests.trainer.pretrained.conftest import classify, export, files_in
 from trainer.methods import create, get
-from trainer.methods.pretrained import MethodUnavailable
 from trainer.run import run_method
+from trainer.runtime.errors import MethodUnavailable
 from trainer.runtime.features.embeddings import (
     EncodecMaeFrames,
     Wav2Vec2Frames,
@@ -101,6 +101,6 @@ def test_embedding_bundles_carry_their_encoder_and_tag_a_file(tmp_path, source, 
     assert all(f.endswith((".json", ".safetensors", ".skops")) for f in files_in(folder))
     song = clips / "waltz" / "waltz.00003.wav"
     classifier, probs = classify(folder, song)
-    assert classifier.bundle.method.cache is None
+    assert classifier.bundle.model.cache is None
     windows = source.arrays([song.stem], result.pipeline, source.labels).x
     np.testing.assert_allclose(probs, result.method.predict_proba(windows).mean(axis=0), atol=1e-5)

@@ -10,9 +10,10 @@ from safetensors.torch import save_file
 
 from tests.trainer.pretrained.conftest import classify, export, files_in
 from trainer.methods import create, get
-from trainer.methods.imagenet import imagenet_net
-from trainer.methods.pretrained import MethodUnavailable, trainable_names
 from trainer.run import run_method
+from trainer.runtime.errors import MethodUnavailable
+from trainer.runtime.models.imagenet import imagenet_net
+from trainer.runtime.models.nets import trainable_names
 
 LABELS = ["ambient", "march", "reggae", "swing", "techno", "waltz"]
 # The FC layers of AlexNet's and VGG16's classifiers, first to last (the last one is new).

@@ -10,12 +10,14 @@ from transformers import Wav2Vec2Config, Wav2Vec2Model
 from tests.trainer.pretrained.conftest import classify, export, files_in
 from trainer.methods import create, get
 from trainer.methods.base import Hooks
-from trainer.methods.pretrained import MethodUnavailable, trainable_names
-from trainer.methods.wav2vec2 import BiasedPair, freeze_wav2vec2, segment
+from trainer.methods.wav2vec2 import BiasedPair
 from trainer.report import comparison_table
 from trainer.run import run_method
+from trainer.runtime.errors import MethodUnavailable
 from trainer.runtime.features import make
 from trainer.runtime.features.embeddings import WAV2VEC2_SIZES
+from trainer.runtime.models.nets import trainable_names
+from trainer.runtime.models.wav2vec2 import freeze_wav2vec2, segment
 
 LABELS = ["ambient", "march", "reggae", "swing", "techno", "waltz"]
 

@@ -13,7 +13,8 @@ from typing import Any, ClassVar
 import numpy as np
 
 _REGISTRY: dict[str, type[FeaturePipeline]] = {}
-# Modules that register pipelines; imported on first lookup so `import trainer.runtime.features` stays light.
+# Modules that register pipelines; imported on lookup, in this order and only as far as needed, so
+# `import trainer.runtime.features` stays light.
 _MODULES = ("trainer.runtime.features.gtzan_csv", "trainer.runtime.features.spectral", "trainer.runtime.features.musicnn")
 
 
@@ -53,8 +54,12 @@ def register(cls: type[FeaturePipeline]) -> type[FeaturePipeline]:
     return cls
 
 
-def _load_all() -> None:
-    for module in _MODULES:
+def _load(modules: tuple[str, ...] = _MODULES, until: str | None = None) -> None:
+    """Import the registering ``modules`` in order, stopping once ``until`` is registered (so
+    finding the GTZAN pipeline does not import torch for MusiCNN's)."""
+    for module in modules:
+        if until is not None and until in _REGISTRY:
+            return
         try:
             importlib.import_module(module)
         except ModuleNotFoundError as exc:
@@ -63,13 +68,13 @@ def _load_all() -> None:
 
 
 def available() -> list[str]:
-    _load_all()
+    _load()
     return sorted(_REGISTRY)
 
 
 def pipeline_class(name: str) -> type[FeaturePipeline]:
     """The class registered as ``name``."""
-    _load_all()
+    _load(until=name)
     try:
         return _REGISTRY[name]
     except KeyError:

@@ -25,14 +25,14 @@ import json
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import torch
 
-from trainer.data.feature_cache import FeatureCache, file_digest
-from trainer.fit import Cancelled, resolve_device
-from trainer.runtime.errors import UserError
+from trainer.runtime.device import resolve_device
+from trainer.runtime.digest import file_digest
+from trainer.runtime.errors import Cancelled, UserError
 
 if TYPE_CHECKING:
     from transformers import Wav2Vec2Config, Wav2Vec2Model
@@ -123,6 +123,15 @@ def standardise_rows(x: torch.Tensor, eps: float = 1e-7) -> torch.Tensor:
     return (x - mean) / torch.sqrt(x.var(-1, unbiased=False, keepdim=True) + eps)
 
 
+class ArrayCache(Protocol):
+    """Where embeddings are kept between runs, by key (the trainer's ``FeatureCache`` is one);
+    tagging passes none."""
+
+    def load(self, key: str) -> np.ndarray | None: ...
+
+    def save(self, key: str, array: np.ndarray) -> None: ...
+
+
 class FrameEmbedder(ABC):
     """(n, samples) at ``sample_rate`` -> (n, dim, frames) float32 of each window's first ``seconds``."""
 
@@ -146,7 +155,7 @@ class FrameEmbedder(ABC):
         tag = json.dumps(self.describe(), sort_keys=True).encode()
         return [hashlib.sha256(np.ascontiguousarray(w).tobytes() + tag).hexdigest() for w in windows]
 
-    def __call__(self, windows: np.ndarray, cache: FeatureCache | None = None,
+    def __call__(self, windows: np.ndarray, cache: ArrayCache | None = None,
                  cancel: Callable[[], bool] | None = None, chunk: int = 32) -> np.ndarray:
         """Embeddings of ``windows``, ``chunk`` windows at a time (``cancel`` is polled between
         chunks); with ``cache``, each window's embeddings are stored and found again by key."""
@@ -238,7 +247,7 @@ class EncodecMaeFrames(FrameEmbedder):
 def musicnn_weights(weights: str) -> Path:
     """The folder holding ``musicnn.safetensors`` for ``weights``: a short name of a shipped
     tagger (``msd``, ``mtt``) or a folder the user gives (a MusiCNN bundle or a head's ``encoder/``)."""
-    from trainer.methods.musicnn import WEIGHTS_FILE
+    from trainer.runtime.models.musicnn import WEIGHTS_FILE
     from trainer.runtime.resources import RESOURCES
 
     folder = RESOURCES / MUSICNN_MODELS[weights][1] if weights in MUSICNN_MODELS else Path(weights).expanduser()
@@ -260,21 +269,24 @@ class MusicnnPatches(FrameEmbedder):
 
     def __init__(self, weights: str = "msd", output: str = "penultimate", seconds: float = 30.0,
                  device: str = "auto") -> None:
-        from trainer.methods import create
-        from trainer.methods.musicnn import MSD_TAGS
         from trainer.runtime.features.musicnn import MusicnnMel
+        from trainer.runtime.models.musicnn import (
+            MSD_TAGS,
+            MusicnnConfig,
+            MusicnnTagger,
+        )
 
         if output not in MUSICNN_OUTPUTS:
             raise KeyError(f"unknown MusiCNN output {output!r}; known: {', '.join(MUSICNN_OUTPUTS)}")
         self.folder = musicnn_weights(weights)
         self.output, self.seconds = output, seconds
         self.mel = MusicnnMel()
-        self.tagger = create("musicnn-msd", list(MSD_TAGS), device=device)
+        self.tagger = MusicnnTagger(MusicnnConfig(device=device), list(MSD_TAGS))
         self.tagger.load_weights(self.folder)
 
     @property
     def weights_file(self) -> Path:
-        from trainer.methods.musicnn import WEIGHTS_FILE
+        from trainer.runtime.models.musicnn import WEIGHTS_FILE
 
         return self.folder / WEIGHTS_FILE
 

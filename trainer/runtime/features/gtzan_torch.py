@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import functools
 import warnings
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import librosa
@@ -33,6 +32,8 @@ import scipy.signal
 import torch
 import torch.nn.functional as F
 import torchaudio.functional as AF
+
+from trainer.runtime.device import resolve_device
 
 N_FFT = 2048
 HOP = 512
@@ -123,12 +124,11 @@ def _chroma_filterbank(sample_rate: int, tuning_index: int, device: torch.device
     return torch.from_numpy(fb).to(device)
 
 
-def resolve_device(device: str | torch.device) -> torch.device:
-    """CUDA for ``"auto"`` when present, else the CPU; a device without float64 (Apple's MPS),
-    which the tuning histogram and the statistics need, also falls back to the CPU."""
-    if str(device) == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    chosen = torch.device(device)
+def float64_device(device: str | torch.device) -> torch.device:
+    """The device ``device`` names (``auto`` as ``trainer.runtime.device`` resolves it), except that
+    a device without float64 (Apple's MPS), which the tuning histogram and the statistics need,
+    falls back to the CPU."""
+    chosen = resolve_device(str(device))
     return torch.device("cpu") if chosen.type == "mps" else chosen
 
 
@@ -141,36 +141,19 @@ def torch_features(
     Windows go through the device ``chunk`` at a time (default: 1 on the CPU, 64 on CUDA).
 
     On the CPU the work is a long run of small operations, which torch's intra-op threads slow
-    down rather than speed up (several-fold on a busy machine); so for the duration of the call
-    torch runs single-threaded and ``torch.get_num_threads()`` windows are computed side by side
-    instead, one per thread. Float32 matrix products are held at full precision for the call.
+    down rather than speed up; the tagger's decoding workers therefore run one thread each and
+    compute their own tracks side by side. Filterbank products need full float32 precision,
+    which ``trainer.runtime.device.configure_process`` sets for the whole process.
     """
-    dev = resolve_device(device)
+    dev = float64_device(device)
     x = torch.from_numpy(np.ascontiguousarray(np.atleast_2d(windows), dtype=np.float32))
     if x.shape[0] == 0:
         return np.zeros((0, 58), dtype=np.float64)
     step = chunk or _CHUNK.get(dev.type, 16)
     consts = _constants(int(sample_rate), dev)
-
-    def run(start: int) -> torch.Tensor:
-        with torch.inference_mode():  # thread-local: entered by each worker
-            return _features(x[start : start + step].to(dev, non_blocking=True), consts).cpu()
-
-    starts = range(0, x.shape[0], step)
-    threads = torch.get_num_threads()
-    precision = torch.get_float32_matmul_precision()
-    # Filterbank products must stay full float32 even where a model run allowed TF32.
-    torch.set_float32_matmul_precision("highest")
-    try:
-        if dev.type != "cpu" or threads == 1 or len(starts) == 1:
-            rows = [run(start) for start in starts]
-        else:
-            torch.set_num_threads(1)
-            with ThreadPoolExecutor(min(threads, len(starts))) as pool:
-                rows = list(pool.map(run, starts))
-    finally:
-        torch.set_num_threads(threads)
-        torch.set_float32_matmul_precision(precision)
+    with torch.inference_mode():
+        rows = [_features(x[start : start + step].to(dev, non_blocking=True), consts).cpu()
+                for start in range(0, x.shape[0], step)]
     return torch.cat(rows).numpy()
 
 

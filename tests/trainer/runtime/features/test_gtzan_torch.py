@@ -164,7 +164,7 @@ def test_the_default_model_predicts_the_same_genres_from_either_engine(torch_row
     assert exact.features == {"name": "gtzan-csv", "params": {"engine": "librosa"}}  # as trained
     assert fast.features == {"name": "gtzan-csv", "params": {"engine": "torch"}}  # as the tagger runs it
     songs = sorted(librosa_rows)
-    model = exact.bundle.method
+    model = exact.bundle.model
     from_librosa = model.predict_proba(np.stack([librosa_rows[s] for s in songs]))
     from_torch = model.predict_proba(np.stack([torch_rows[s] for s in songs]))
     agreement = np.mean(from_librosa.argmax(axis=1) == from_torch.argmax(axis=1))

@@ -9,8 +9,9 @@ from torch import nn
 
 from trainer.grid import GRIDS
 from trainer.methods import create, get
-from trainer.methods.image_nets import CNN_IMAGE_GRID, vote
-from trainer.methods.torch_method import count_parameters
+from trainer.methods.image_nets import CNN_IMAGE_GRID
+from trainer.runtime.models.image_nets import vote
+from trainer.runtime.models.nets import count_parameters
 
 GENRES = [f"g{i}" for i in range(10)]
 

@@ -10,10 +10,12 @@ import numpy as np
 import pytest
 
 from tests.support import gtzan_dir
-from trainer import bundle
+from trainer.bundle import export
 from trainer.data.feature_table import load_csv
 from trainer.methods import create
 from trainer.methods.base import Arrays
+from trainer.runtime import bundle
+from trainer.runtime.audio import WindowSpec
 from trainer.runtime.features import make
 
 
@@ -38,19 +40,20 @@ def trained(name: str, table, **overrides):
 ])
 def test_bundle_round_trip_gives_identical_probabilities(tmp_path, table, name, overrides):
     method = trained(name, table, **overrides)
-    folder = bundle.export(tmp_path / "b", method, make("gtzan-csv"), metrics={"accuracy": 0.5},
+    folder = export(tmp_path / "b", method, make("gtzan-csv"), metrics={"accuracy": 0.5},
                            training_data="a quarter of the CSV")
     loaded = bundle.load(folder)
     probe = table.x[1::4][:50]
-    np.testing.assert_allclose(loaded.method.predict_proba(probe), method.predict_proba(probe), rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(loaded.model.predict_proba(probe), method.predict_proba(probe), rtol=1e-6, atol=1e-7)
     meta = json.loads((folder / "bundle.json").read_text())
     assert meta["method"] == name and meta["labels"] == table.labels and meta["sample_rate"] == 22050
     assert meta["pipeline"] == {"name": "gtzan-csv", "params": {"engine": "librosa"}}
-    assert loaded.id == meta["id"]
+    assert loaded.id == meta["id"] and meta["family"] == method.family == loaded.model.family
+    assert loaded.manifest == bundle.Manifest.from_json(meta) and loaded.manifest.to_json() == meta
 
 
 def test_zipped_bundle_loads(tmp_path, table):
-    folder = bundle.export(tmp_path / "b", trained("knn", table), make("gtzan-csv"), metrics={}, training_data="x")
+    folder = export(tmp_path / "b", trained("knn", table), make("gtzan-csv"), metrics={}, training_data="x")
     archive = shutil.make_archive(str(tmp_path / "b"), "zip", folder)
     assert bundle.load(archive).labels == table.labels
 
@@ -66,7 +69,7 @@ class Payload:
 
 
 def test_a_pickle_payload_is_refused_and_never_runs(tmp_path, table):
-    folder = bundle.export(tmp_path / "b", trained("feature-nn", table, **{"train.epochs": 1}), make("gtzan-csv"),
+    folder = export(tmp_path / "b", trained("feature-nn", table, **{"train.epochs": 1}), make("gtzan-csv"),
                            metrics={}, training_data="x")
     marker = tmp_path / "pwned"
     (folder / "model.pt").write_bytes(pickle.dumps(Payload(str(marker))))
@@ -100,7 +103,7 @@ def test_zip_entries_outside_the_bundle_are_refused(tmp_path):
 
 
 def test_changed_weights_and_bad_manifests_are_refused(tmp_path, table):
-    folder = bundle.export(tmp_path / "b", trained("xgboost", table, n_estimators=5), make("gtzan-csv"),
+    folder = export(tmp_path / "b", trained("xgboost", table, n_estimators=5), make("gtzan-csv"),
                            metrics={}, training_data="x")
     with (folder / "model.ubj").open("ab") as handle:
         handle.write(b"\0")
@@ -115,9 +118,9 @@ def test_changed_weights_and_bad_manifests_are_refused(tmp_path, table):
 
 def test_export_refuses_to_overwrite(tmp_path, table):
     method = trained("knn", table)
-    bundle.export(tmp_path / "b", method, make("gtzan-csv"), metrics={}, training_data="x")
+    export(tmp_path / "b", method, make("gtzan-csv"), metrics={}, training_data="x")
     with pytest.raises(bundle.BundleError, match="not empty"):
-        bundle.export(tmp_path / "b", method, make("gtzan-csv"), metrics={}, training_data="x")
+        export(tmp_path / "b", method, make("gtzan-csv"), metrics={}, training_data="x")
 
 
 def _json_node(value) -> dict:
@@ -149,7 +152,7 @@ def test_a_skops_reduce_node_calling_a_numpy_function_never_runs(tmp_path, table
     with pytest.raises(bundle.BundleError, match="not allowed.*runstring"):
         bundle.load_skops(evil, 10)
     # inside a bundle, with the checksum recomputed as an attacker would
-    folder = bundle.export(tmp_path / "b", trained("rf", table, n_estimators=3), make("gtzan-csv"),
+    folder = export(tmp_path / "b", trained("rf", table, n_estimators=3), make("gtzan-csv"),
                            metrics={}, training_data="x")
     shutil.copy(evil, folder / "model.skops")
     meta = json.loads((folder / "bundle.json").read_text())
@@ -167,7 +170,7 @@ def test_a_skops_reduce_node_calling_a_numpy_function_never_runs(tmp_path, table
 @pytest.mark.parametrize("name, overrides", [("xgboost", {"n_estimators": 3}), ("rf", {"n_estimators": 3}),
                                              ("feature-nn", {"train.epochs": 1})])
 def test_a_pickle_in_every_weights_slot_is_refused_and_never_runs(tmp_path, table, name, overrides):
-    folder = bundle.export(tmp_path / "b", trained(name, table, **overrides), make("gtzan-csv"),
+    folder = export(tmp_path / "b", trained(name, table, **overrides), make("gtzan-csv"),
                            metrics={}, training_data="x")
     marker = tmp_path / "pwned"
     meta = json.loads((folder / "bundle.json").read_text())
@@ -188,22 +191,28 @@ TAMPERED = {
     "repeated labels": (lambda m: m.update(labels=[m["labels"][0]] * len(m["labels"])), "distinct"),
     "sample rate as text": (lambda m: m.update(sample_rate="22050"), "sample_rate must be"),
     "sample rate not the pipeline's": (lambda m: m.update(sample_rate=16000), "wrong rate"),
-    "negative window": (lambda m: m.update(window={"length_s": -30, "hop_s": 30}), "window.length_s"),
+    "negative window": (lambda m: m["window"].update(length_s=-30), "window.length_s"),
+    "window without its tail rule": (lambda m: m["window"].pop("tail"), "window must be an object with exactly"),
+    "unknown tail rule": (lambda m: m["window"].update(tail="loop"), "unknown tail rule"),
+    "window cap as text": (lambda m: m["window"].update(max_windows="all"), "window.max_windows"),
     "unknown pipeline": (lambda m: m.update(pipeline={"name": "eval", "params": {}}), "does not have"),
     "junk pipeline parameter": (lambda m: m["pipeline"]["params"].update(engine=[1, 2]), "not of the kind"),
     "unknown pipeline parameter": (lambda m: m["pipeline"]["params"].update(path="/etc"), "no parameter"),
     "rejected pipeline value": (lambda m: m["pipeline"]["params"].update(engine="gpu-magic"), "refuses"),
     "junk setting": (lambda m: m["config"].update(n_estimators="many"), "not of the kind"),
     "unknown setting": (lambda m: m["config"].update(exec="x"), "does not know"),
-    "unknown method": (lambda m: m.update(method="os.system"), "does not know"),
+    "unknown model family": (lambda m: m.update(family="os.system"), "does not have"),
+    "family of another model": (lambda m: m.update(family="tabular.knn"), "does not know"),
+    "no model family": (lambda m: m.pop("family"), "lacks family"),
     "no weights list": (lambda m: m.update(weights="model.ubj"), "weights must be"),
     "newer format": (lambda m: m.update(format_version=99), "not supported"),
+    "format 1": (lambda m: m.update(format_version=1), "genre-trainer upgrade-bundle PATH"),
 }
 
 
 @pytest.mark.parametrize("case", sorted(TAMPERED))
 def test_a_tampered_manifest_gives_one_clear_error(tmp_path, table, case):
-    folder = bundle.export(tmp_path / "b", trained("xgboost", table, n_estimators=3), make("gtzan-csv"),
+    folder = export(tmp_path / "b", trained("xgboost", table, n_estimators=3), make("gtzan-csv"),
                            metrics={}, training_data="x")
     meta = json.loads((folder / "bundle.json").read_text())
     change, message = TAMPERED[case]
@@ -241,10 +250,19 @@ def test_a_vocabulary_is_checked_at_export_and_read_back(tmp_path, table):
     method = trained("knn", table)
     genres = {label: label.title() for label in table.labels if label != "disco"}
     vocabulary = {"threshold": 0.3, "genres": genres, "descriptors": {"disco": "danceable"}}
-    folder = bundle.export(tmp_path / "b", method, make("gtzan-csv"), metrics={}, training_data="x",
+    folder = export(tmp_path / "b", method, make("gtzan-csv"), metrics={}, training_data="x",
                            vocabulary=vocabulary)
-    assert bundle.load(folder).meta["vocabulary"] == vocabulary
+    assert bundle.load(folder).manifest.vocabulary == vocabulary
     with pytest.raises(bundle.BundleError, match="every label once"):
-        bundle.export(tmp_path / "c", method, make("gtzan-csv"), metrics={}, training_data="x",
+        export(tmp_path / "c", method, make("gtzan-csv"), metrics={}, training_data="x",
                       vocabulary={"threshold": 0.3, "genres": genres, "descriptors": {}})
     assert not (tmp_path / "c").exists()
+
+
+def test_the_full_window_specification_is_recorded_and_read_back(tmp_path, table):
+    window = WindowSpec(length_s=10.0, hop_s=5.0, tail="drop", min_tail_s=3.0, max_windows=7)
+    folder = export(tmp_path / "b", trained("knn", table), make("gtzan-csv"), metrics={}, training_data="x",
+                    window=window.to_dict())
+    assert json.loads((folder / "bundle.json").read_text())["window"] == window.to_dict()
+    assert bundle.load(folder).manifest.window == window
+    assert bundle.read_manifest(shutil.make_archive(str(tmp_path / "b"), "zip", folder)).window == window
