@@ -1,5 +1,6 @@
 """The import arrows point one way: the runtime (``trainer.runtime``) imports nothing of training
-or of the app, and training (the rest of ``trainer``) never imports the app (``tagger``).
+or of the app, training (the rest of ``trainer``) never imports the app (``tagger``), and the app
+reaches the trainer only through the runtime and the training service (``trainer.service``).
 
 Every module's imports are read with ``ast``, function-level imports included, so an import that
 only runs on some path still counts. A failure names the module, the line and what it imports.
@@ -37,6 +38,11 @@ def imports(path: Path, root: Path) -> list[tuple[int, str]]:
     return found
 
 
+#: All of the trainer the app may import: the runtime, and the training service (which the window's
+#: retraining and ``genre-tagger retrain`` call).
+APP_MAY_USE = ("trainer.runtime", "trainer.service")
+
+
 def inside(module: str, package: str) -> bool:
     return module == package or module.startswith(package + ".")
 
@@ -47,13 +53,16 @@ def forbidden(importer: str, imported: str) -> bool:
         return inside(imported, "tagger") or (inside(imported, "trainer") and not inside(imported, "trainer.runtime"))
     if inside(importer, "trainer"):
         return inside(imported, "tagger")
+    if inside(importer, "tagger"):
+        return inside(imported, "trainer") and not any(inside(imported, allowed) for allowed in APP_MAY_USE)
     return False
 
 
 def crossings(root: Path) -> list[str]:
-    """Every import in ``root/trainer`` that crosses a line the wrong way, as ``module:line -> target``."""
+    """Every import in ``root/trainer`` and ``root/tagger`` that crosses a line the wrong way, as
+    ``module:line imports target``."""
     found = []
-    for path in sorted((root / "trainer").rglob("*.py")):
+    for path in sorted(p for package in ("tagger", "trainer") for p in (root / package).rglob("*.py")):
         importer = module_name(path, root)
         found += [f"{importer}:{line} imports {target}" for line, target in imports(path, root)
                   if forbidden(importer, target)]
@@ -74,7 +83,12 @@ def test_the_check_sees_imports_inside_functions_and_relative_ones(tmp_path):
     (runtime / "late.py").write_text("def f():\n    from trainer.fit import fit\n")
     (runtime / "relative.py").write_text("from .. import methods\n")
     (tmp_path / "trainer" / "app.py").write_text("import tagger.cli\n")
-    assert crossings(tmp_path) == ["trainer.app:1 imports tagger.cli",
+    (tmp_path / "tagger").mkdir()
+    (tmp_path / "tagger" / "__init__.py").write_text("")
+    (tmp_path / "tagger" / "window.py").write_text("from trainer import service\nfrom trainer.runtime import bundle\n"
+                                                   "def f():\n    from trainer.fit import fit\n")
+    assert crossings(tmp_path) == ["tagger.window:4 imports trainer.fit.fit",
+                                   "trainer.app:1 imports tagger.cli",
                                    "trainer.runtime.late:2 imports trainer.fit.fit",
                                    "trainer.runtime.relative:1 imports trainer.methods"]
 
