@@ -15,7 +15,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from tagger.genres import DEFAULT_MAX_GENRES
-from trainer.runtime.audio import AUDIO_EXTENSIONS, DEFAULT_MAX_WINDOWS, WindowSpec
+from trainer.runtime.audio import AUDIO_EXTENSIONS, DEFAULT_MAX_WINDOWS, WindowChoice
 from trainer.runtime.device import configure_process
 
 
@@ -30,13 +30,10 @@ def iter_audio_files(paths: list[Path]) -> Iterator[Path]:
             yield path
 
 
-def window_spec(args: argparse.Namespace) -> WindowSpec | None:
-    """The windowing the user asked for; ``None`` for the model's own (capped at
+def window_choice(args: argparse.Namespace) -> WindowChoice:
+    """What the user changed of the model's own windows (nothing: the model's, capped at
     ``DEFAULT_MAX_WINDOWS`` windows per track by the engine)."""
-    if args.window is None and args.hop is None and args.max_windows is None:
-        return None
-    length = args.window or 30.0
-    return WindowSpec(length_s=length, hop_s=args.hop or length, max_windows=args.max_windows)
+    return WindowChoice(length_s=args.window, hop_s=args.hop, max_windows=args.max_windows)
 
 
 @contextmanager
@@ -100,7 +97,7 @@ def load_classifier(args: argparse.Namespace):
     """The model bundle named by ``--model`` (or the shipped default); a ``UserError`` says why not."""
     from tagger.engine import Classifier
 
-    return Classifier.load(args.model, device=args.device, window=window_spec(args),
+    return Classifier.load(args.model, device=args.device, window=window_choice(args),
                            exact_features=args.exact_features)
 
 

@@ -1,7 +1,7 @@
 """The window's option values, stored as JSON in the user's data folder.
 
 Values are checked against the declarations in ``tagger.options`` when read and when set, and turn
-into the same objects the command line builds from its flags (``WindowSpec``, ``WritePolicy``).
+into the same objects the command line builds from its flags (``WindowChoice``, ``WritePolicy``).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 from tagger.library import WritePolicy, default_db_path
 from tagger.options import BY_KEY, OPTIONS, coerce
 from tagger.paths import data_dir
-from trainer.runtime.audio import WindowSpec
+from trainer.runtime.audio import WindowChoice
 from trainer.runtime.resources import DEFAULT_BUNDLE
 
 
@@ -82,11 +82,9 @@ class Settings:
     def folders(self) -> tuple[str, ...]:
         return tuple(self["folders"])
 
-    def window_spec(self) -> WindowSpec | None:
-        """The window rule, or None for the model's own (as the CLI without ``--window``)."""
-        if not self["window_s"]:
-            return None
-        return WindowSpec(length_s=self["window_s"], hop_s=self["hop_s"] or self["window_s"])
+    def window_choice(self) -> WindowChoice:
+        """What the user changed of the model's own windows, as the command line's flags give it."""
+        return WindowChoice(length_s=self["window_s"] or None, hop_s=self["hop_s"] or None)
 
     def workers(self) -> int | None:
         return None if self["workers"] < 0 else self["workers"]

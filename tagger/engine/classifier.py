@@ -41,6 +41,7 @@ from tagger.genres import DEFAULT_MAX_GENRES, NamedOutputs, Vocabulary, pick
 from trainer.runtime.audio import (
     DEFAULT_MAX_WINDOWS,
     UnreadableAudio,
+    WindowChoice,
     WindowSpec,
     decode_windows,
 )
@@ -200,10 +201,11 @@ class Classifier(NamedOutputs):
 
     @classmethod
     def load(cls, bundle_path: Path | str | None = None, device: str = "auto",
-             window: WindowSpec | None = None, exact_features: bool = False) -> Classifier:
+             window: WindowSpec | WindowChoice | None = None, exact_features: bool = False) -> Classifier:
         """Load ``bundle_path`` (default: the shipped model) for ``device`` (auto, cpu, cuda, mps).
 
-        ``window`` replaces the bundle's own window specification (length, hop and tail rules).
+        ``window``: a ``WindowSpec`` replaces the bundle's own window specification (length, hop
+        and tail rules); a ``WindowChoice`` changes only what the user chose of it.
         ``exact_features`` keeps the feature engine the bundle was trained with instead of its
         fastest validated equivalent.
         """
@@ -215,7 +217,8 @@ class Classifier(NamedOutputs):
         if hasattr(loaded.pipeline, "device"):
             loaded.pipeline.device = resolved
         pipeline = loaded.pipeline if exact_features else loaded.pipeline.fastest(resolved)
-        spec = window or loaded.manifest.window
+        own = loaded.manifest.window
+        spec = window.applied_to(own) if isinstance(window, WindowChoice) else window or own
         return cls(loaded, spec, resolved, pipeline)
 
     @property

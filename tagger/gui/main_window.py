@@ -349,18 +349,17 @@ class MainWindow(QMainWindow):
 
     def window_length_s(self) -> float:
         """The window length classification uses now (the setting, else the model's own)."""
-        spec = self.settings.window_spec()
-        return spec.length_s if spec else self.bundle.window_length_s if self.bundle else 30.0
+        return self.settings["window_s"] or (self.bundle.window_length_s if self.bundle else 30.0)
 
     def _load_classifier(self, ctx: JobContext) -> Any:
         """The active model, loaded once and kept while the settings that shape it stay the same."""
         from tagger.engine import Classifier
 
-        key = (str(self.settings.bundle_path), self.settings["device"], self.settings.window_spec())
+        key = (str(self.settings.bundle_path), self.settings["device"], self.settings.window_choice())
         if self._classifier_key != key:
             ctx.stage("loading model")
             self._classifier = Classifier.load(self.settings.bundle_path, device=self.settings["device"],
-                                               window=self.settings.window_spec())
+                                               window=self.settings.window_choice())
             self._classifier_key = key
         return self._classifier
 

@@ -9,7 +9,7 @@ import pytest
 from tagger.library import WritePolicy
 from tagger.options import BY_KEY, OPTIONS
 from tagger.settings import Settings
-from trainer.runtime.audio import WindowSpec
+from trainer.runtime.audio import WindowChoice, WindowSpec
 
 
 def test_every_option_has_a_title_a_type_and_a_valid_default(tmp_path):
@@ -44,14 +44,24 @@ def test_a_damaged_file_falls_back_to_defaults_and_says_so(tmp_path):
 
 
 def test_settings_become_the_same_objects_the_cli_builds(tmp_path):
+    from tagger.cli import build_parser, window_choice
+
+    def cli(*flags: str) -> WindowChoice:
+        return window_choice(build_parser().parse_args(["classify", *flags]))
+
     settings = Settings(None)
-    assert settings.window_spec() is None  # the model's own windows, as without --window
+    assert settings.window_choice() == cli() == WindowChoice()  # the model's own windows
     assert settings.workers() is None  # one process per core
     assert settings.write_policy() == WritePolicy()
+    settings.set("hop_s", 1.5)  # a hop alone keeps the model's length, in the window as on the command line
+    assert settings.window_choice() == cli("--hop", "1.5")
+    assert settings.window_choice().applied_to(WindowSpec(3.0, 3.0)) == WindowSpec(length_s=3.0, hop_s=1.5)
+    settings.set("hop_s", 0.0)
     settings.set("window_s", 10.0)
     settings.set("id3v23", True)
     settings.set("workers", 0)
-    assert settings.window_spec() == WindowSpec(length_s=10.0, hop_s=10.0)
+    assert settings.window_choice() == cli("--window", "10")
+    assert settings.window_choice().applied_to(WindowSpec(3.0, 3.0)) == WindowSpec(length_s=10.0, hop_s=10.0)
     assert settings.write_policy(mode="append").id3_version == 3
     assert settings.workers() == 0
     settings.set("library", str(tmp_path / "music.db"))

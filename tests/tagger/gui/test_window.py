@@ -43,7 +43,7 @@ def test_rows_fill_in_as_tracks_finish_and_the_bar_counts(qtbot, window, music, 
     from tagger.engine import Classifier
 
     gated = GatedClassifier(Classifier.load(window.settings.bundle_path, device="cpu",
-                                            window=window.settings.window_spec()))
+                                            window=window.settings.window_choice()))
     monkeypatch.setattr(window, "_load_classifier", lambda ctx: gated)
     window.add_folder(music)
 

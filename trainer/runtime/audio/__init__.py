@@ -11,6 +11,7 @@ from trainer.runtime.audio.decode import (
 )
 from trainer.runtime.audio.windows import (
     DEFAULT_MAX_WINDOWS,
+    WindowChoice,
     Windows,
     WindowSpec,
     cut_windows,
@@ -26,6 +27,7 @@ __all__ = [
     "decodable_duration",
     "decode",
     "decode_windows",
+    "WindowChoice",
     "WindowSpec",
     "Windows",
     "cut_windows",

@@ -22,7 +22,7 @@ the samples the windows use instead of the whole track (``choose_windows`` asks 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Literal
 
 import numpy as np
@@ -51,6 +51,23 @@ class WindowSpec:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class WindowChoice:
+    """What a user changes of a model's own window rule; each None keeps the model's. A new length
+    brings its hop along (windows side by side) unless a hop is chosen too. The command line's
+    ``--window/--hop/--max-windows`` and the settings page both give one of these, so the same
+    choice means the same windows whichever way it was made."""
+
+    length_s: float | None = None
+    hop_s: float | None = None
+    max_windows: int | None = None
+
+    def applied_to(self, own: WindowSpec) -> WindowSpec:
+        length = self.length_s or own.length_s
+        hop = self.hop_s or (self.length_s or own.hop_s)
+        return replace(own, length_s=length, hop_s=hop, max_windows=self.max_windows or own.max_windows)
 
 
 @dataclass(frozen=True)

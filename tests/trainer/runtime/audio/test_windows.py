@@ -90,3 +90,13 @@ def test_is_silent_is_minus_60_dbfs():
     assert is_silent(np.zeros(5)) and is_silent(np.zeros(0))
     assert is_silent(0.0013 * np.sin(2 * np.pi * 5 * t))  # RMS 0.00092
     assert not is_silent(0.0015 * np.sin(2 * np.pi * 5 * t))  # RMS 0.00106
+
+
+def test_a_window_choice_changes_only_what_was_chosen_of_a_models_rule():
+    from trainer.runtime.audio import WindowChoice
+
+    own = WindowSpec(length_s=3.0, hop_s=3.0, tail="pad", min_tail_s=1.0)
+    assert WindowChoice().applied_to(own) == own
+    assert WindowChoice(hop_s=1.5).applied_to(own) == WindowSpec(3.0, 1.5, "pad", 1.0)
+    assert WindowChoice(length_s=10.0).applied_to(own) == WindowSpec(10.0, 10.0, "pad", 1.0)  # hop follows length
+    assert WindowChoice(length_s=10.0, hop_s=5.0, max_windows=4).applied_to(own) == WindowSpec(10.0, 5.0, "pad", 1.0, 4)
