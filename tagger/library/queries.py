@@ -101,6 +101,17 @@ def _folded(value: str | None) -> str | None:
     return None if value is None else value.casefold()
 
 
+#: A GLOB pattern that matches text holding anything beyond ASCII.
+_BEYOND_ASCII = "*[^\x01-\x7f]*"
+
+
+def _fold(column: ColumnElement) -> ColumnElement[str]:
+    """``column`` case-folded as Python folds it: by SQLite's own ``lower()`` where the text is
+    ASCII (the same result, without a call into Python for each row), else by ``casefold``."""
+    return case((func.glob(_BEYOND_ASCII, column) == 1, func.casefold(column, type_=String)),
+                else_=func.lower(column, type_=String))
+
+
 class Query(ABC):
     """A condition on a catalogue track, in SQL and in Python."""
 
@@ -260,7 +271,7 @@ class Status(Query):
 def _holds(column: ColumnElement, folded: str) -> ColumnElement[bool]:
     """A JSON list column holds an item that folds to ``folded``."""
     item = func.json_each(column).table_valued("value")
-    return exists(select(1).select_from(item).where(func.casefold(item.c.value, type_=String) == folded))
+    return exists(select(1).select_from(item).where(_fold(item.c.value) == folded))
 
 
 @dataclass(frozen=True)
@@ -271,7 +282,7 @@ class Genre(Query):
 
     def clause(self) -> ColumnElement[bool]:
         folded = self.name.casefold()
-        return or_(func.casefold(Prediction.genre, type_=String) == folded,
+        return or_(_fold(Prediction.genre) == folded,
                    _holds(Track.confirmed_genres, folded), _holds(Track.genres, folded))
 
     def match(self, row: Row) -> bool:
@@ -338,9 +349,9 @@ class Text(Query):
 
     def clause(self) -> ColumnElement[bool]:
         in_tags, in_path = self._needles()
-        parts = [func.casefold(Track.path, type_=String).contains(in_path, autoescape=True)]
+        parts = [_fold(Track.path).contains(in_path, autoescape=True)]
         if in_tags is not None:
-            parts += [func.casefold(c, type_=String).contains(in_tags, autoescape=True)
+            parts += [_fold(c).contains(in_tags, autoescape=True)
                       for c in (Track.title, Track.artist, Track.album)]
         return or_(*parts)
 
@@ -357,7 +368,7 @@ class Format(Query):
     name: str
 
     def clause(self) -> ColumnElement[bool]:
-        return func.casefold(Track.format, type_=String) == self.name.casefold()
+        return _fold(Track.format) == self.name.casefold()
 
     def match(self, row: Row) -> bool:
         return _folded(row.format) == self.name.casefold()
