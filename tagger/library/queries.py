@@ -67,9 +67,8 @@ class Row:
         holds. It is not a status a query selects: the catalogue keeps genre lists as JSON text,
         which SQL cannot compare item by item the way Python does."""
         status = self.review_status
-        if status == "accepted" and [g.casefold() for g in self.confirmed or []] == [g.casefold() for g in self.genres]:
-            return "written"
-        return status
+        in_file = [g.casefold() for g in self.genres]
+        return "written" if status == "accepted" and [g.casefold() for g in self.confirmed or []] == in_file else status
 
 
 #: The columns a ``Row`` is made of, in its fields' order.
