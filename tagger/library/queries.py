@@ -18,9 +18,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import (
+    LargeBinary,
     String,
     and_,
     case,
+    cast,
     exists,
     false,
     func,
@@ -100,15 +102,12 @@ def _folded(value: str | None) -> str | None:
     return None if value is None else value.casefold()
 
 
-#: A GLOB pattern that matches text holding anything beyond ASCII.
-_BEYOND_ASCII = "*[^\x01-\x7f]*"
-
-
 def _fold(column: ColumnElement) -> ColumnElement[str]:
     """``column`` case-folded as Python folds it: by SQLite's own ``lower()`` where the text is
-    ASCII (the same result, without a call into Python for each row), else by ``casefold``."""
-    return case((func.glob(_BEYOND_ASCII, column) == 1, func.casefold(column, type_=String)),
-                else_=func.lower(column, type_=String))
+    ASCII (one byte a character: the same result, without a call into Python for each row), else
+    by ``casefold``."""
+    beyond_ascii = func.length(cast(column, LargeBinary)) != func.length(column)
+    return case((beyond_ascii, func.casefold(column, type_=String)), else_=func.lower(column, type_=String))
 
 
 class Query(ABC):
