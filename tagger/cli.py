@@ -347,7 +347,8 @@ def cmd_list(args: argparse.Namespace) -> int:
         listed = list_rows(lib, filters.query(), args.sort, args.descending)
     if args.json:
         json.dump([{"path": r.path, "title": r.title, "artist": r.artist, "album": r.album, "format": r.format,
-                    "genres": r.genres, "accepted": r.confirmed, "status": r.shown_status, "error": r.error,
+                    "genres": r.genres, "accepted": r.confirmed, "status": r.review_status,
+                    "written": r.shown_status == "written", "error": r.error,
                     "predicted": r.predicted, "confidence": r.confidence, "padded": r.padded,
                     "truncated": r.truncated} for r in listed], sys.stdout, indent=2)
         print()

@@ -1,8 +1,8 @@
 """Review and write: the bar above the table that accepts or changes genres, the preview of a
 write (the CLI's ``write --dry-run`` with the same policy), and the write history for undo.
 
-The widgets only collect choices and show reports; the window runs ``write_library``, ``undo``
-and ``confirm_genres`` as jobs, exactly as the CLI calls them.
+The widgets only collect choices and show reports; the window runs ``write_library``, ``undo``,
+``accept_predictions`` and ``confirm_genres`` as jobs, exactly as the CLI calls them.
 """
 
 from __future__ import annotations

@@ -18,9 +18,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import (
+    LargeBinary,
     String,
     and_,
     case,
+    cast,
     exists,
     false,
     func,
@@ -67,9 +69,8 @@ class Row:
         holds. It is not a status a query selects: the catalogue keeps genre lists as JSON text,
         which SQL cannot compare item by item the way Python does."""
         status = self.review_status
-        if status == "accepted" and [g.casefold() for g in self.confirmed or []] == [g.casefold() for g in self.genres]:
-            return "written"
-        return status
+        in_file = [g.casefold() for g in self.genres]
+        return "written" if status == "accepted" and [g.casefold() for g in self.confirmed or []] == in_file else status
 
 
 #: The columns a ``Row`` is made of, in its fields' order.
@@ -99,6 +100,14 @@ def catalogue_select(model_id: int, *columns: ColumnElement) -> Select:
 
 def _folded(value: str | None) -> str | None:
     return None if value is None else value.casefold()
+
+
+def _fold(column: ColumnElement) -> ColumnElement[str]:
+    """``column`` case-folded as Python folds it: by SQLite's own ``lower()`` where the text is
+    ASCII (one byte a character: the same result, without a call into Python for each row), else
+    by ``casefold``."""
+    beyond_ascii = func.length(cast(column, LargeBinary)) != func.length(column)
+    return case((beyond_ascii, func.casefold(column, type_=String)), else_=func.lower(column, type_=String))
 
 
 class Query(ABC):
@@ -260,7 +269,7 @@ class Status(Query):
 def _holds(column: ColumnElement, folded: str) -> ColumnElement[bool]:
     """A JSON list column holds an item that folds to ``folded``."""
     item = func.json_each(column).table_valued("value")
-    return exists(select(1).select_from(item).where(func.casefold(item.c.value, type_=String) == folded))
+    return exists(select(1).select_from(item).where(_fold(item.c.value) == folded))
 
 
 @dataclass(frozen=True)
@@ -271,7 +280,7 @@ class Genre(Query):
 
     def clause(self) -> ColumnElement[bool]:
         folded = self.name.casefold()
-        return or_(func.casefold(Prediction.genre, type_=String) == folded,
+        return or_(_fold(Prediction.genre) == folded,
                    _holds(Track.confirmed_genres, folded), _holds(Track.genres, folded))
 
     def match(self, row: Row) -> bool:
@@ -338,9 +347,9 @@ class Text(Query):
 
     def clause(self) -> ColumnElement[bool]:
         in_tags, in_path = self._needles()
-        parts = [func.casefold(Track.path, type_=String).contains(in_path, autoescape=True)]
+        parts = [_fold(Track.path).contains(in_path, autoescape=True)]
         if in_tags is not None:
-            parts += [func.casefold(c, type_=String).contains(in_tags, autoescape=True)
+            parts += [_fold(c).contains(in_tags, autoescape=True)
                       for c in (Track.title, Track.artist, Track.album)]
         return or_(*parts)
 
@@ -357,7 +366,7 @@ class Format(Query):
     name: str
 
     def clause(self) -> ColumnElement[bool]:
-        return func.casefold(Track.format, type_=String) == self.name.casefold()
+        return _fold(Track.format) == self.name.casefold()
 
     def match(self, row: Row) -> bool:
         return _folded(row.format) == self.name.casefold()

@@ -98,6 +98,11 @@ def test_accept_dry_run_then_accept_by_genre_then_all(db, capsys):
     assert accepted(db) == {n: ([genre_of(n)] if n.startswith("jazz") and n in trusted else None)
                             for n in accepted(db)}
     assert "2 tracks accepted" in out
+    run(capsys, "--db", str(db), "write")  # the accepted genres go into the files
+    data = json.loads(run(capsys, "--db", str(db), "list", "--json", "--status", "accepted"))
+    assert {Path(t["path"]).name: (t["genres"], t["written"]) for t in data} == \
+        {"jazz-flac.flac": (["jazz"], True), "jazz-mp3.mp3": (["jazz"], True)}
+    assert run(capsys, "--db", str(db), "list", "--genre", "jazz").count("written ") == 2
     run(capsys, "--db", str(db), "accept")  # the window's starting threshold, 80%
     assert {n for n, g in accepted(db).items() if g} == trusted
     out = run(capsys, "--db", str(db), "accept")
