@@ -9,8 +9,9 @@ Inputs are the ``spectrogram-image`` / ``mel-image-128`` pipelines' uint8 RGB im
   averaged. (The seed names the pieces, not how the groups are combined; sharing the map over
   time keeps the model a softmax regression of 6,554 parameters for 10 genres.)
 * ``cnn-image`` (seed 000): a configurable CNN whose every knob is in the seed's grid
-  (``CNN_IMAGE_GRID``, run by ``genre-trainer grid``); ``cnn-image-vote``: six of them, each
-  row decided by a majority of 3+ votes, else by the member best on validation.
+  (``trainer.methods.image_nets.CNN_IMAGE_GRID``, run by ``genre-trainer grid``);
+  ``cnn-image-vote``: six of them, each row decided by a majority of 3+ votes, else by the member
+  best on validation.
 * ``custom-cnn`` (seed 001): the same CNN family on the whole Kaggle figure, SGD at 1e-3.
 * ``cnn-mel128`` / ``crnn-mel128`` (seed 004): a CNN and a CNN+LSTM on 128x128 mel images,
   with ``-aug`` variants trained on seed 004's 6x augmented set.

@@ -172,3 +172,15 @@ def test_the_default_model_predicts_the_same_genres_from_either_engine(torch_row
           f"largest probability difference {np.abs(from_librosa - from_torch).max():.2e}")
     assert agreement >= 0.97
     np.testing.assert_allclose(from_torch, from_librosa, atol=0.02)
+
+
+def test_features_leave_torchs_process_settings_alone(monkeypatch):
+    """Thread count and precision are the entry points' (``configure_process``), never a feature call's."""
+    def refuse(*args):
+        raise AssertionError("a feature call changed torch's process-wide settings")
+
+    monkeypatch.setattr(torch, "get_num_threads", lambda: 2)  # where the old engine switched to one thread
+    monkeypatch.setattr(torch, "set_num_threads", refuse)
+    monkeypatch.setattr(torch, "set_float32_matmul_precision", refuse)
+    windows = np.random.default_rng(0).normal(0, 0.1, (3, 22050 * 2)).astype(np.float32)
+    assert torch_features(windows, 22050, device="cpu", chunk=1).shape == (3, 58)
