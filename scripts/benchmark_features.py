@@ -122,11 +122,11 @@ def main() -> None:
     method = None
     model = args.model or (SHIPPED_BUNDLES["gtzan10-xgboost"] if SHIPPED_BUNDLES["gtzan10-xgboost"].exists() else None)
     if model:
-        from trainer import bundle as bundles
+        from trainer.runtime import bundle as bundles
 
         loaded = bundles.load(model, device="cuda")
         if loaded.pipeline.name == "gtzan-csv":
-            method = loaded.method
+            method = loaded.model
         else:
             print(f"{model} uses the {loaded.pipeline.name!r} pipeline, not gtzan-csv: no features + model rows")
     for chunk in args.gpu_chunk:
