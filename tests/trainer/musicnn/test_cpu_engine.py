@@ -21,7 +21,7 @@ def patches(decoded) -> np.ndarray:
 
 @pytest.mark.parametrize("tag", ["msd", "mtt"])
 def test_every_output_matches_the_torch_port(tag, taggers, patches):
-    method = taggers[tag].method
+    method = taggers[tag].model
     method.engine = "torch"
     try:
         want = method.patch_outputs(patches, OUTPUTS)
@@ -35,7 +35,7 @@ def test_every_output_matches_the_torch_port(tag, taggers, patches):
 
 
 def test_the_tagger_runs_the_cpu_engine_on_the_cpu(taggers, patches):
-    method = taggers["msd"].method
+    method = taggers["msd"].model
     assert method.device.type == "cpu"
     np.testing.assert_array_equal(method.patch_outputs(patches)["probs"], method.cpu_engine(patches)["probs"])
 
