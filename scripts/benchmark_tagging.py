@@ -53,7 +53,6 @@ def line(stage: str, seconds: float, tracks: int, windows: int, audio_s: float) 
 
 def run_engine(name: str, files: list[Path], model: Path | None, workers: int, repeat: int) -> None:
     import torch
-
     from threadpoolctl import threadpool_limits
 
     device, exact = ENGINES[name]
