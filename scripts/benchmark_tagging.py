@@ -1,8 +1,10 @@
 """Benchmark tagging end to end, stage by stage: decode, features, model, and the whole classify run,
-with the librosa engine (the reference), the torch engine on the CPU and, when present, on CUDA.
+for the GTZAN-feature model (XGBoost) with the librosa engine (the reference) and the torch engine,
+and for the default MusiCNN tagger (features: its mel; model: its network) with its CPU engine, the
+torch network on the CPU, and, when present, CUDA, all in one run.
 
 Every engine sees the same files in the same run, read once beforehand so that all find them in
-the page cache. Stages are timed serially in this process
+the page cache. Stages are timed serially in this process on one core
 (decode + windowing of every file, then features of every window, then the model on them);
 "end to end" is ``Classifier.classify_paths`` as the tagger runs it, with its worker processes
 (``--workers``, default one per core). x-realtime is seconds of audio per second of wall clock.
@@ -13,7 +15,7 @@ Files: a folder you give (``--folder``, recursive), else the real GTZAN clips in
 ../shared/data/gtzan/genres_original (unreadable ones are reported and skipped).
 
 Usage: python scripts/benchmark_tagging.py [--folder DIR] [--limit N] [--repeat N] [--workers N]
-       [--model BUNDLE] [--engines librosa torch-cpu torch-cuda musicnn-cpu musicnn-cuda]
+       [--model BUNDLE] [--engines librosa torch-cpu torch-cuda musicnn-cpu musicnn-torch-cpu musicnn-cuda]
 """
 
 from __future__ import annotations
@@ -34,11 +36,14 @@ from scripts.benchmark_support import TreeMemory  # noqa: E402
 from tagger.engine import Classifier, TrackFailure  # noqa: E402
 from tests.support import gtzan_dir  # noqa: E402
 from trainer.runtime.audio import AUDIO_EXTENSIONS, UnreadableAudio, cut_windows, decode  # noqa: E402
+from trainer.runtime.resources import SHIPPED_BUNDLES  # noqa: E402
 
 ENGINES = {"librosa": ("cpu", True), "torch-cpu": ("cpu", False), "torch-cuda": ("cuda", False),
-           "musicnn-cpu": ("cpu", False), "musicnn-cuda": ("cuda", False)}
-# The musicnn rows run the converted MSD tagger (mel patches in torch, the network batched) on the same files.
-MUSICNN = REPO / "resources" / "musicnn-msd"
+           "musicnn-cpu": ("cpu", False), "musicnn-torch-cpu": ("cpu", False), "musicnn-cuda": ("cuda", False)}
+# The musicnn rows run the converted MSD tagger (the default model) on the same files: on the CPU by
+# its numpy engine, or (musicnn-torch-cpu) by the torch network; the others the GTZAN-feature model.
+MUSICNN = SHIPPED_BUNDLES["musicnn-msd"]
+GTZAN_FEATURES = SHIPPED_BUNDLES["gtzan10-xgboost"]
 
 
 def line(stage: str, seconds: float, tracks: int, windows: int, audio_s: float) -> None:
@@ -48,9 +53,13 @@ def line(stage: str, seconds: float, tracks: int, windows: int, audio_s: float) 
 
 def run_engine(name: str, files: list[Path], model: Path | None, workers: int, repeat: int) -> None:
     import torch
+    from threadpoolctl import threadpool_limits
 
     device, exact = ENGINES[name]
     classifier = Classifier.load(model, device=device, exact_features=exact)
+    if name == "musicnn-torch-cpu":
+        classifier.bundle.method.engine = "torch"
+    musicnn = name.startswith("musicnn")
     print(f"{name}: features {classifier.features}, model {classifier.bundle_id} on {classifier.device}")
     rate = classifier.sample_rate
 
@@ -72,16 +81,20 @@ def run_engine(name: str, files: list[Path], model: Path | None, workers: int, r
     n_tracks, frames = len(windows), np.concatenate(windows)
     line("decode", decoded, n_tracks, len(frames), audio_s)
 
-    classifier.pipeline(frames[:1])  # first calls build filterbanks, compile numba: not timed
-    if device == "cuda":
-        torch.cuda.reset_peak_memory_stats()
-        torch.cuda.synchronize()
-    started = time.perf_counter()
-    features = classifier.pipeline(frames)
-    line("features", time.perf_counter() - started, n_tracks, len(frames), audio_s)
-    started = time.perf_counter()
-    classifier.bundle.method.predict_proba(features)
-    line("model", time.perf_counter() - started, n_tracks, len(frames), audio_s)
+    threads = torch.get_num_threads()
+    with threadpool_limits(1):  # one core for the stages, as in the tagger's workers
+        torch.set_num_threads(1)
+        classifier.bundle.method.predict_proba(classifier.pipeline(frames[:1]))  # filterbanks, numba, weights: not timed
+        if device == "cuda":
+            torch.cuda.reset_peak_memory_stats()
+            torch.cuda.synchronize()
+        started = time.perf_counter()
+        features = classifier.pipeline(frames)
+        line("mel" if musicnn else "features", time.perf_counter() - started, n_tracks, len(frames), audio_s)
+        started = time.perf_counter()
+        classifier.bundle.method.predict_proba(features)
+        line("network" if musicnn else "model", time.perf_counter() - started, n_tracks, len(frames), audio_s)
+    torch.set_num_threads(threads)
 
     started = time.perf_counter()
     with TreeMemory() as memory:
@@ -100,22 +113,24 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1,
                         help="end to end: classify the file list this many times over (a bigger library)")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
-    parser.add_argument("--model", type=Path, help="model bundle (default: the shipped model)")
+    parser.add_argument("--model", type=Path, help="model bundle of the librosa and torch rows (default: the "
+                        "shipped GTZAN-feature model, gtzan10-xgboost)")
     parser.add_argument("--engines", nargs="+", choices=list(ENGINES), default=list(ENGINES))
     args = parser.parse_args()
 
     import torch
 
-    torch.set_num_threads(1)  # one core per window, as in the tagger's workers
     folder = args.folder or gtzan_dir() / "genres_original"
     files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in AUDIO_EXTENSIONS)[: args.limit]
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}"
-          + (f", {torch.cuda.get_device_name()}" if torch.cuda.is_available() else "") + f"; {len(files)} files in {folder}")
+          + (f", {torch.cuda.get_device_name()}" if torch.cuda.is_available() else "") + f"; {len(files)} files in {folder}; "
+          f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     for name in args.engines:
         if name.endswith("cuda") and not torch.cuda.is_available():
             print(f"{name}: no CUDA device, skipped")
             continue
-        run_engine(name, files, MUSICNN if name.startswith("musicnn") else args.model, args.workers, args.repeat)
+        run_engine(name, files, MUSICNN if name.startswith("musicnn") else args.model or GTZAN_FEATURES,
+                   args.workers, args.repeat)
 
 
 if __name__ == "__main__":

@@ -49,3 +49,12 @@ def test_an_unknown_output_is_named():
     engine = MusicnnCpu.__new__(MusicnnCpu)
     with pytest.raises(KeyError, match="no output"):
         engine(np.zeros((1, 187, 96), np.float32), ("softmax",))
+
+
+def test_patches_on_several_threads_give_the_one_thread_result(taggers, patches):
+    method = taggers["msd"].method
+    weights = {k: v.numpy() for k, v in method.net.state_dict().items()}
+    alone, side_by_side = MusicnnCpu(weights, threads=1), MusicnnCpu(weights, threads=3)
+    many = np.concatenate([patches] * 3)      # 12 patches: three chunks of four
+    np.testing.assert_array_equal(side_by_side(many, ("penultimate",))["penultimate"],
+                                  alone(many, ("penultimate",))["penultimate"])
