@@ -58,7 +58,7 @@ def run_engine(name: str, files: list[Path], model: Path | None, workers: int, r
     device, exact = ENGINES[name]
     classifier = Classifier.load(model, device=device, exact_features=exact)
     if name == "musicnn-torch-cpu":
-        classifier.bundle.method.engine = "torch"
+        classifier.bundle.model.engine = "torch"
     musicnn = name.startswith("musicnn")
     print(f"{name}: features {classifier.features}, model {classifier.bundle_id} on {classifier.device}")
     rate = classifier.sample_rate
@@ -84,7 +84,7 @@ def run_engine(name: str, files: list[Path], model: Path | None, workers: int, r
     threads = torch.get_num_threads()
     with threadpool_limits(1):  # one core for the stages, as in the tagger's workers
         torch.set_num_threads(1)
-        classifier.bundle.method.predict_proba(classifier.pipeline(frames[:1]))  # filterbanks, numba, weights: not timed
+        classifier.bundle.model.predict_proba(classifier.pipeline(frames[:1]))  # filterbanks, numba, weights: not timed
         if device == "cuda":
             torch.cuda.reset_peak_memory_stats()
             torch.cuda.synchronize()
@@ -92,7 +92,7 @@ def run_engine(name: str, files: list[Path], model: Path | None, workers: int, r
         features = classifier.pipeline(frames)
         line("mel" if musicnn else "features", time.perf_counter() - started, n_tracks, len(frames), audio_s)
         started = time.perf_counter()
-        classifier.bundle.method.predict_proba(features)
+        classifier.bundle.model.predict_proba(features)
         line("network" if musicnn else "model", time.perf_counter() - started, n_tracks, len(frames), audio_s)
     torch.set_num_threads(threads)
 

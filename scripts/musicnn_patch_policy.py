@@ -34,7 +34,7 @@ def main() -> None:
     args = parser.parse_args()
     folder = args.folder or gtzan_dir() / "genres_original"
     classifier = Classifier.load(device="cpu")
-    method, vocabulary = classifier.bundle.method, classifier.vocabulary
+    method, vocabulary = classifier.bundle.model, classifier.vocabulary
     clips, probs = [], []
     for path in sorted(folder.rglob("*.wav")):
         try:

@@ -36,6 +36,24 @@ def test_genre_tags_get_canonical_names_and_the_rest_are_descriptors(vocabulary)
     assert len(vocabulary.genres) + len(vocabulary.descriptors) == 50 - 2  # two pairs of tags share a name
 
 
+def test_the_magnatagatune_tagger_names_its_genres_and_pools_its_synonyms():
+    """MTT's 50 tags hold 14 genre tags (classical twice, as "classical" and "classic") and voice and
+    instrument tags under several spellings; each name scores as its most probable tag."""
+    manifest = read_manifest(RESOURCES / "musicnn-mtt")
+    vocabulary = Vocabulary.of(list(manifest.labels), manifest.vocabulary)
+    assert {"Classical", "Techno", "Metal", "Country", "Opera", "Indian", "New Age"} <= set(vocabulary.genres)
+    assert {"Instrumental", "Female Voice", "Male Voice", "Piano", "Harpsichord"} <= set(vocabulary.descriptors)
+    assert not set(vocabulary.genres) & set(vocabulary.descriptors)
+    labels = list(manifest.labels)
+    probs = np.zeros((1, len(labels)))
+    probs[0, labels.index("classic")], probs[0, labels.index("classical")] = 0.3, 0.8
+    probs[0, labels.index("no vocal")], probs[0, labels.index("no voice")] = 0.4, 0.6
+    genres, descriptors = vocabulary.split(probs)
+    assert genres[0, vocabulary.genres.index("Classical")] == 0.8
+    assert descriptors[0, vocabulary.descriptors.index("Instrumental")] == 0.6
+    assert pick(list(zip(vocabulary.genres, genres[0].tolist())), vocabulary.threshold) == ["Classical"]
+
+
 def test_tags_naming_one_genre_score_as_the_most_probable(manifest, vocabulary):
     labels = list(manifest.labels)
     probs = np.zeros((2, len(labels)))
