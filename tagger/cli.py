@@ -438,7 +438,7 @@ def add_review_commands(sub: argparse._SubParsersAction, db: argparse.ArgumentPa
     """``list``, ``accept``, ``confirm`` and ``confirmed``: the window's review, on the command line."""
     from tagger.library.listing import SORT_KEYS
     from tagger.library.queries import STATUSES
-    from tagger.library.review import DEFAULT_ACCEPT_CONFIDENCE
+    from tagger.options import DEFAULT_ACCEPT_CONFIDENCE
 
     def filter_options(p: argparse.ArgumentParser, min_confidence: float | None) -> None:
         p.add_argument("--status", choices=STATUSES, help="only tracks in this review status")

@@ -1,5 +1,8 @@
 """Every option of the app declared once: name, type, default, limits and help.
 
+A leaf module (nothing of the app below it), so the command line can build its flags without
+loading the catalogue.
+
 The settings page builds its form from these declarations and the command line builds its flags
 from the same ones (``Option.add_to``), so a default, a limit or a help text cannot differ between
 the two. ``tagger.settings`` stores the values the window chose.
@@ -12,10 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tagger.library.review import DEFAULT_ACCEPT_CONFIDENCE
-from tagger.library.write import MODES, WritePolicy
-
-_POLICY = WritePolicy()
+#: How a write treats a genre the file already has (``tagger.library.write.WritePolicy.mode``).
+WRITE_MODES = ("empty", "replace", "append")
+#: The confidence "accept all above" starts at, in the window and for ``genre-tagger accept``.
+DEFAULT_ACCEPT_CONFIDENCE = 0.8
 #: What the write limits' automatic value means (see ``WritePolicy``).
 OWN_RULE = "the model's own rule"
 
@@ -87,8 +90,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("workers", "Decoding processes", int, -1,
            "Processes that decode audio in parallel; 0 decodes inside the app.",
            section="Analysis", minimum=-1, maximum=64, special="one per core", flag="--workers"),
-    Option("write_mode", "Write genres", str, _POLICY.mode, "What happens to a genre the file already has.",
-           section="Writing", flag="--mode", choices=dict(zip(MODES, ("Only into files without a genre", "Replace the genre",
+    Option("write_mode", "Write genres", str, WRITE_MODES[0], "What happens to a genre the file already has.",
+           section="Writing", flag="--mode", choices=dict(zip(WRITE_MODES, ("Only into files without a genre", "Replace the genre",
                                                       "Add to the genres already there")))),
     Option("min_confidence", "Minimum confidence", float, 0.0,
            "Predictions less probable than this are not written (accepted genres always are).",
@@ -96,7 +99,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("max_genres", "Genres per file", int, 0,
            "At most this many predicted genres per file.", section="Writing", minimum=0, maximum=5,
            special=OWN_RULE, flag="--max-genres"),
-    Option("id3v23", "Write ID3v2.3 (MP3, WAV, AIFF)", bool, _POLICY.id3_version == 3,
+    Option("id3v23", "Write ID3v2.3 (MP3, WAV, AIFF)", bool, False,
            "For players that cannot read ID3v2.4.", section="Writing", flag="--id3v23"),
     Option("accept_threshold", "Accept all above", float, DEFAULT_ACCEPT_CONFIDENCE,
            "The confidence the review bar's bulk accept uses.", minimum=0.0, maximum=1.0, percent=True),

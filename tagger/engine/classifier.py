@@ -210,9 +210,9 @@ class Classifier(NamedOutputs):
         fastest validated equivalent.
         """
         from trainer.runtime import bundle as bundles
-        from trainer.runtime.device import resolve_device
+        from trainer.runtime.device import device_name
 
-        resolved = str(resolve_device(device))
+        resolved = device_name(device)
         loaded = bundles.load(bundle_path or DEFAULT_BUNDLE, device=resolved)
         if hasattr(loaded.pipeline, "device"):
             loaded.pipeline.device = resolved

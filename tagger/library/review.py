@@ -21,9 +21,6 @@ from tagger.library.queries import (
 )
 from tagger.library.tracks import confirm_genres
 
-#: The confidence "accept all above" starts at.
-DEFAULT_ACCEPT_CONFIDENCE = 0.8
-
 
 @dataclass(frozen=True)
 class AcceptRule:

@@ -23,10 +23,11 @@ from tagger.library.journal import Change, EditReport, Skip, recover, run_change
 from tagger.library.lock import write_session
 from tagger.library.models import Prediction, Track, TrackStatus, WriteSession
 from tagger.library.progress import Cancel, Progress
+from tagger.options import WRITE_MODES
 from tagger.tags import check_writable, read_tags
 
 Mode = Literal["empty", "replace", "append"]
-MODES: tuple[Mode, ...] = ("empty", "replace", "append")
+MODES: tuple[Mode, ...] = WRITE_MODES
 
 
 def _folded(genres: Iterable[str]) -> list[str]:

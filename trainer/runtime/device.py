@@ -10,12 +10,30 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import torch
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
+
+
+def no_gpu_here() -> bool:
+    """Whether this machine certainly has no GPU torch could use: Linux with no NVIDIA or AMD
+    driver loaded. Knowing that saves importing torch (seconds) where a numpy engine will do."""
+    if not sys.platform.startswith("linux"):
+        return False
+    return not (Path("/proc/driver/nvidia/version").exists() or Path("/dev/kfd").exists()
+                or any(Path("/dev").glob("nvidia[0-9]*")))
+
+
+def device_name(name: str = "auto") -> str:
+    """``resolve_device``'s answer as a name ("cpu", "cuda", "mps", "cuda:1"), without importing
+    torch where ``auto`` can only mean the CPU."""
+    if str(name) == "cpu" or (str(name) == "auto" and no_gpu_here()):
+        return "cpu"
+    return str(resolve_device(name))
 
 
 def resolve_device(name: str = "auto") -> torch.device:

@@ -36,7 +36,7 @@ def test_every_output_matches_the_torch_port(tag, taggers, patches):
 
 def test_the_tagger_runs_the_cpu_engine_on_the_cpu(taggers, patches):
     method = taggers["msd"].model
-    assert method.device.type == "cpu"
+    assert method.device == "cpu"
     np.testing.assert_array_equal(method.patch_outputs(patches)["probs"], method.cpu_engine(patches)["probs"])
 
 
@@ -52,9 +52,25 @@ def test_an_unknown_output_is_named():
 
 
 def test_patches_on_several_threads_give_the_one_thread_result(taggers, patches):
-    method = taggers["msd"].method
-    weights = {k: v.numpy() for k, v in method.net.state_dict().items()}
+    weights = taggers["msd"].model.weights
     alone, side_by_side = MusicnnCpu(weights, threads=1), MusicnnCpu(weights, threads=3)
     many = np.concatenate([patches] * 3)      # 12 patches: three chunks of four
     np.testing.assert_array_equal(side_by_side(many, ("penultimate",))["penultimate"],
                                   alone(many, ("penultimate",))["penultimate"])
+
+
+def test_tagging_on_the_cpu_never_imports_torch(tmp_path):
+    """The default tagger on a CPU: numpy mel, numpy network; torch (seconds to import) stays out."""
+    import subprocess
+    import sys
+
+    from tests.trainer.musicnn.conftest import REPO_ROOT, clip_path
+
+    probe = ("import sys\n"
+             "from tagger.cli import main\n"
+             f"code = main(['classify', '--device', 'cpu', '--workers', '0', {str(clip_path('genres_original/rock.00000'))!r}])\n"
+             "print(code, 'torch' in sys.modules)\n")
+    done = subprocess.run([sys.executable, "-c", probe], cwd=REPO_ROOT, capture_output=True, text=True, check=True)
+    lines = done.stdout.strip().splitlines()
+    assert lines[-1] == "0 False", done.stdout + done.stderr
+    assert "Rock" in lines[0]

@@ -1,17 +1,19 @@
-"""The torch front end alone, against the mel fed to the original graph (librosa, float32 log) and
-against librosa for audio shorter than a patch and for windows the tagger zero-pads."""
+"""The front end alone (numpy on the CPU, torch elsewhere), against the mel fed to the original
+graph (librosa, float32 log) and against librosa for audio shorter than a patch and for windows
+the tagger zero-pads."""
 
 from __future__ import annotations
 
 import numpy as np
-import torch
 
 from tests.trainer.musicnn.conftest import clip_path
 from trainer.runtime.features.musicnn import (
     PATCH_FRAMES,
     MusicnnMel,
+    _log_mel_torch,
     audio_length,
     log_mel,
+    mel_filters,
 )
 
 # Measured on rock.00000: the largest difference from librosa's float32 mel is 3.9e-6 (log10
@@ -27,9 +29,22 @@ def librosa_log_mel(samples: np.ndarray) -> np.ndarray:
     return np.log10(np.float32(10000) * mel.T.astype(np.float32) + np.float32(1))
 
 
+def test_the_filterbank_is_librosas():
+    import librosa
+
+    np.testing.assert_allclose(mel_filters(), librosa.filters.mel(sr=16000, n_fft=512, n_mels=96), rtol=1e-5, atol=1e-9)
+
+
+def test_the_numpy_and_torch_engines_give_one_mel(decoded):
+    samples = decoded[CLIP][None, : 10 * 16000]
+    numpy_mel, torch_mel = log_mel(samples), _log_mel_torch(samples, "cpu")
+    assert numpy_mel.shape == torch_mel.shape == (1, 1 + 10 * 16000 // 256, 96)
+    assert np.abs(numpy_mel - torch_mel).max() < MEL_ATOL
+
+
 def test_mel_matches_the_reference_mel(decoded, references):
     samples = decoded[CLIP][: audio_length(decoded[CLIP])]
-    mel = log_mel(torch.from_numpy(samples)[None])[0].numpy()
+    mel = log_mel(samples[None])[0]
     head, tail = references[f"mel/{CLIP}/head"], references[f"mel/{CLIP}/tail"]
     assert mel.shape[0] == 1 + len(samples) // 256
     assert np.abs(mel[:PATCH_FRAMES] - head).max() < MEL_ATOL

@@ -1,10 +1,13 @@
-"""MusiCNN's input in torch: log-compressed mel patches, as the ``musicnn`` package makes them.
+"""MusiCNN's input: log-compressed mel patches, as the ``musicnn`` package makes them, computed with
+numpy on the CPU (so tagging on a CPU never imports torch) and with torch on a GPU.
 
 16 kHz mono; a centred STFT (n_fft 512, hop 256, periodic Hann, zero-padded ends: librosa's
 defaults) to a power spectrogram; 96 mel bands through librosa's default filters (Slaney scale and
 area normalisation); ``log10(10000 * x + 1)`` in float32 (the package casts the mel to float16
 first, which overflows to infinity on loud music; its training, like this pipeline, did not); and
-consecutive, non-overlapping patches of 187 frames (3 s).
+consecutive, non-overlapping patches of 187 frames (3 s). The filterbank is librosa's formula,
+written out here because importing librosa's filters costs seconds at start-up; a test holds it to
+librosa's own.
 
 Each window is judged on its audio up to its last non-zero sample: the tagger zero-pads a track
 shorter than a window, and those zeros are not music. A window whose audio is shorter than one
@@ -16,12 +19,15 @@ has the same number of patches and the method leaves the NaN ones out.
 from __future__ import annotations
 
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
+from numpy.lib.stride_tricks import sliding_window_view
 
 from trainer.runtime.features import FeaturePipeline, register
+
+if TYPE_CHECKING:
+    pass
 
 SAMPLE_RATE = 16000
 N_FFT = 512
@@ -30,27 +36,59 @@ N_MELS = 96
 PATCH_FRAMES = 187
 
 
+def _hz_to_mel(hz: np.ndarray) -> np.ndarray:
+    """Slaney's mel scale (librosa's default): linear below 1 kHz, logarithmic above."""
+    mel = hz / (200.0 / 3)
+    log_region = hz >= 1000.0
+    return np.where(log_region, 15.0 + np.log(np.maximum(hz, 1e-10) / 1000.0) / (np.log(6.4) / 27.0), mel)
+
+
+def _mel_to_hz(mel: np.ndarray) -> np.ndarray:
+    hz = mel * (200.0 / 3)
+    return np.where(mel >= 15.0, 1000.0 * np.exp((np.log(6.4) / 27.0) * (mel - 15.0)), hz)
+
+
 @cache
-def mel_filters(device: str = "cpu") -> torch.Tensor:
-    """librosa's default mel filterbank (96, 257) float32, built once per device."""
-    import librosa
-
-    return torch.from_numpy(librosa.filters.mel(sr=SAMPLE_RATE, n_fft=N_FFT, n_mels=N_MELS)).to(device)
+def mel_filters() -> np.ndarray:
+    """librosa's default mel filterbank for this front end, (96, 257) float32: triangles between
+    Slaney-scale band edges from 0 Hz to 8 kHz, each scaled to unit area (``norm="slaney"``)."""
+    fft_hz = np.linspace(0.0, SAMPLE_RATE / 2, 1 + N_FFT // 2)
+    edges = _mel_to_hz(np.linspace(_hz_to_mel(np.array(0.0)), _hz_to_mel(np.array(SAMPLE_RATE / 2.0)), N_MELS + 2))
+    widths = np.diff(edges)
+    ramps = edges[:, None] - fft_hz[None, :]
+    rising = -ramps[:-2] / widths[:-1, None]
+    falling = ramps[2:] / widths[1:, None]
+    weights = np.maximum(0.0, np.minimum(rising, falling)) * (2.0 / (edges[2:] - edges[:-2]))[:, None]
+    return weights.astype(np.float32)
 
 
 @cache
-def _hann(device: str) -> torch.Tensor:
-    return torch.hann_window(N_FFT, periodic=True, dtype=torch.float32, device=device)
+def _hann_numpy() -> np.ndarray:
+    return (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(N_FFT) / N_FFT)).astype(np.float32)   # periodic
 
 
-def log_mel(audio: torch.Tensor) -> torch.Tensor:
-    """(batch, samples) float32 -> (batch, frames, 96) ``log10(10000 * mel + 1)``, frames = 1 + samples // 256."""
-    device = str(audio.device)
-    spec = torch.stft(audio, N_FFT, HOP, window=_hann(device), center=True, pad_mode="constant",
-                      return_complex=True)
-    power = spec.real.square() + spec.imag.square()                       # (batch, 257, frames)
-    mel = torch.matmul(mel_filters(device), power)                         # (batch, 96, frames)
-    return torch.log10(10000.0 * mel + 1.0).transpose(1, 2)
+def log_mel(audio: np.ndarray, device: str = "cpu") -> np.ndarray:
+    """(batch, samples) float32 -> (batch, frames, 96) ``log10(10000 * mel + 1)``, frames = 1 +
+    samples // 256: numpy on the CPU, torch on ``device`` otherwise."""
+    if device != "cpu":
+        return _log_mel_torch(audio, device)
+    padded = np.pad(audio, ((0, 0), (N_FFT // 2, N_FFT // 2)))
+    frames = sliding_window_view(padded, N_FFT, axis=1)[:, ::HOP] * _hann_numpy()   # (batch, frames, 512)
+    spec = np.fft.rfft(frames, axis=-1)
+    power = spec.real * spec.real + spec.imag * spec.imag                             # (batch, frames, 257)
+    return np.log10(np.float32(10000.0) * (power @ mel_filters().T) + np.float32(1.0)).astype(np.float32)
+
+
+def _log_mel_torch(audio: np.ndarray, device: str) -> np.ndarray:
+    import torch
+
+    with torch.inference_mode():
+        x = torch.from_numpy(np.ascontiguousarray(audio)).to(device)
+        window = torch.hann_window(N_FFT, periodic=True, dtype=torch.float32, device=device)
+        spec = torch.stft(x, N_FFT, HOP, window=window, center=True, pad_mode="constant", return_complex=True)
+        power = spec.real.square() + spec.imag.square()                               # (batch, 257, frames)
+        mel = torch.matmul(torch.from_numpy(mel_filters()).to(device), power)
+        return torch.log10(10000.0 * mel + 1.0).transpose(1, 2).cpu().numpy()
 
 
 def frames_of(samples: int) -> int:
@@ -62,13 +100,13 @@ def patch_count(samples: int) -> int:
     return max(1, frames_of(samples) // PATCH_FRAMES)
 
 
-def to_patches(mel: torch.Tensor, count: int) -> torch.Tensor:
+def to_patches(mel: np.ndarray, count: int) -> np.ndarray:
     """(frames, 96) -> (count, 187, 96): consecutive patches, repeat-padded if shorter than one,
     NaN beyond the frames there are."""
     if len(mel) < PATCH_FRAMES:
-        mel = mel.repeat(-(-PATCH_FRAMES // len(mel)), 1)[:PATCH_FRAMES]
+        mel = np.tile(mel, (-(-PATCH_FRAMES // len(mel)), 1))[:PATCH_FRAMES]
     have = min(count, len(mel) // PATCH_FRAMES)
-    out = torch.full((count, PATCH_FRAMES, mel.shape[1]), float("nan"), dtype=mel.dtype, device=mel.device)
+    out = np.full((count, PATCH_FRAMES, mel.shape[1]), np.nan, dtype=np.float32)
     out[:have] = mel[: have * PATCH_FRAMES].reshape(have, PATCH_FRAMES, -1)
     return out
 
@@ -112,14 +150,11 @@ class MusicnnMel(FeaturePipeline):
         n, samples = windows.shape
         count = patch_count(samples)
         lengths = np.array([audio_length(w) for w in windows])
-        out = torch.empty((n, count, PATCH_FRAMES, N_MELS), dtype=torch.float32)
-        with torch.inference_mode():
-            whole = np.flatnonzero(lengths == samples)
-            if len(whole):   # full windows in one batch
-                mel = log_mel(torch.from_numpy(windows[whole]).to(self.device)).cpu()
-                for i, m in zip(whole, mel):
-                    out[i] = to_patches(m, count)
-            for i in np.flatnonzero(lengths < samples):
-                mel = log_mel(torch.from_numpy(windows[i, : lengths[i]]).to(self.device)[None])[0].cpu()
+        out = np.empty((n, count, PATCH_FRAMES, N_MELS), dtype=np.float32)
+        whole = np.flatnonzero(lengths == samples)
+        if len(whole):   # full windows in one batch
+            for i, mel in zip(whole, log_mel(windows[whole], self.device)):
                 out[i] = to_patches(mel, count)
-        return out[:, self.chosen(count)].numpy()
+        for i in np.flatnonzero(lengths < samples):
+            out[i] = to_patches(log_mel(windows[i, None, : lengths[i]], self.device)[0], count)
+        return out[:, self.chosen(count)]

@@ -19,18 +19,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import ClassVar, Literal
+from typing import TYPE_CHECKING, ClassVar, Literal
 
 import numpy as np
-import torch
-import torch.nn.functional as F
-from safetensors.torch import load_file, save_file
-from torch import nn
+from safetensors.numpy import load_file, save_file
 
-from trainer.runtime.device import resolve_device
+from trainer.runtime.device import device_name
 from trainer.runtime.errors import MethodUnavailable
 from trainer.runtime.models.base import Model, families
 from trainer.runtime.models.musicnn_cpu import MusicnnCpu
+
+if TYPE_CHECKING:
+    import torch
+
+    from trainer.runtime.models.musicnn_torch import MusiCNN
 
 # The package's ``configuration.py``: tags in output order.
 MSD_TAGS = ("rock", "pop", "alternative", "indie", "electronic", "female vocalists", "dance", "00s",
@@ -60,93 +62,6 @@ FRONTEND_WIDTH = 2 * TIMBRAL_FILTERS + 3 * TEMPORAL_FILTERS       # 561
 WEIGHTS_FILE = "musicnn.safetensors"
 
 
-def _same_padding(kernel: int) -> tuple[int, int]:
-    """TensorFlow's 'same' padding at stride 1: the odd extra frame goes after, not before."""
-    return (kernel - 1) // 2, kernel // 2
-
-
-class MusiCNN(nn.Module):
-    """The package's ``build_musicnn`` (front end '7774timbraltemporal', dense mid end, global
-    max+mean pooling back end) in eval mode; parameter names follow the parts of that graph.
-
-    ``forward`` takes log-mel patches (batch, 187 frames, 96 bands) and returns a dict:
-    ``logits`` and ``probs`` (batch, tags); ``timbral`` (batch, 408, frames), ``temporal``
-    (batch, 153, frames), ``cnn1``..``cnn3`` (batch, 64, frames) (channels first; the package
-    gives the transpose); ``max_pool`` and ``mean_pool`` (batch, 753); ``penultimate`` (batch, 200).
-    """
-
-    def __init__(self, n_tags: int = 50, midend_filters: int = 64, backend_units: int = 200) -> None:
-        super().__init__()
-        self.input_bn = nn.BatchNorm2d(1, eps=BN_EPS)
-        self.timbral = nn.ModuleList(_ConvBn(nn.Conv2d(1, TIMBRAL_FILTERS, k), nn.BatchNorm1d(TIMBRAL_FILTERS, eps=BN_EPS))
-                                     for k in TIMBRAL_KERNELS)
-        self.temporal = nn.ModuleList(_ConvBn(nn.Conv2d(1, TEMPORAL_FILTERS, (k, 1)), nn.BatchNorm1d(TEMPORAL_FILTERS, eps=BN_EPS))
-                                      for k in TEMPORAL_KERNELS)
-        widths = (FRONTEND_WIDTH, midend_filters, midend_filters)
-        self.midend = nn.ModuleList(_ConvBn(nn.Conv1d(w, midend_filters, MIDEND_KERNEL, padding=MIDEND_KERNEL // 2),
-                                            nn.BatchNorm1d(midend_filters, eps=BN_EPS)) for w in widths)
-        pooled = 2 * (FRONTEND_WIDTH + 3 * midend_filters)
-        self.pool_bn = nn.BatchNorm1d(pooled, eps=BN_EPS)
-        self.dense = nn.Linear(pooled, backend_units)
-        self.dense_bn = nn.BatchNorm1d(backend_units, eps=BN_EPS)
-        self.output = nn.Linear(backend_units, n_tags)
-
-    def forward(self, patches: torch.Tensor) -> dict[str, torch.Tensor]:
-        x = self.input_bn(patches.unsqueeze(1))                            # (B, 1, T, F)
-        front = torch.cat([block.timbral(x) for block in self.timbral]
-                          + [block.temporal(x) for block in self.temporal], dim=1)   # (B, 561, T)
-        cnn1 = self.midend[0].midend(front)
-        cnn2 = self.midend[1].midend(cnn1) + cnn1
-        cnn3 = self.midend[2].midend(cnn2) + cnn2
-        features = torch.cat([front, cnn1, cnn2, cnn3], dim=1)             # (B, 753, T)
-        max_pool = features.amax(dim=2)
-        mean_pool = features.mean(dim=2)
-        # The graph flattens (753, 2) [max, mean] pairs: max_0, mean_0, max_1, mean_1, ...
-        pooled = torch.stack([max_pool, mean_pool], dim=2).flatten(1)
-        penultimate = self.dense_bn(F.relu(self.dense(self.pool_bn(pooled))))
-        logits = self.output(penultimate)
-        return {"logits": logits, "probs": torch.sigmoid(logits), "timbral": front[:, : 2 * TIMBRAL_FILTERS],
-                "temporal": front[:, 2 * TIMBRAL_FILTERS :], "cnn1": cnn1, "cnn2": cnn2, "cnn3": cnn3,
-                "max_pool": max_pool, "mean_pool": mean_pool, "penultimate": penultimate}
-
-
-class _ConvBn(nn.Module):
-    """A convolution, ReLU and batch norm; in the front end, then the max over all frequencies."""
-
-    def __init__(self, conv: nn.Conv1d | nn.Conv2d, bn: nn.BatchNorm1d) -> None:
-        super().__init__()
-        self.conv = conv
-        self.bn = bn
-
-    def timbral(self, x: torch.Tensor) -> torch.Tensor:
-        """Frames zero-padded by 3 on each side (after the input batch norm); valid in frequency."""
-        pad = self.conv.kernel_size[0] // 2
-        return self._max_over_frequency(F.pad(x, (0, 0, pad, pad)))
-
-    def temporal(self, x: torch.Tensor) -> torch.Tensor:
-        return self._max_over_frequency(F.pad(x, (0, 0, *_same_padding(self.conv.kernel_size[0]))))
-
-    def _max_over_frequency(self, x: torch.Tensor) -> torch.Tensor:
-        """max over frequency of bn(relu(conv(x))), (B, C, T), with one pass over the convolution's
-        (B, C, T, F) output. ReLU and an eval batch norm are monotone per channel, so they apply to
-        the extreme alone: the maximum where the norm's scale is positive, the minimum where it is
-        negative, found as the maximum of the negated filter (negation is exact in floating point)."""
-        scale, shift = _bn_affine(self.bn)
-        sign = torch.where(scale >= 0, 1.0, -1.0)
-        y = F.conv2d(x, self.conv.weight * sign[:, None, None, None], self.conv.bias * sign)
-        extreme = y.amax(dim=3) * sign[:, None]
-        return F.relu(extreme) * scale[:, None] + shift[:, None]
-
-    def midend(self, x: torch.Tensor) -> torch.Tensor:
-        return self.bn(F.relu(self.conv(x)))
-
-
-def _bn_affine(bn: nn.BatchNorm1d) -> tuple[torch.Tensor, torch.Tensor]:
-    """An eval-mode batch norm as ``y = x * scale + shift``."""
-    scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
-    return scale, bn.bias - bn.running_mean * scale
-
-
 @dataclass(frozen=True)
 class MusicnnConfig:
     """``source``: which of the package's taggers (its tags come with it). ``batch_patches``:
@@ -170,8 +85,7 @@ class MusicnnTagger(Model):
             raise MethodUnavailable(f"MusiCNN {config.source} is converted from the musicnn package with its own "
                                     f"{len(TAGS[config.source])} tags and is not trained here; train a head on its "
                                     "embeddings for other labels")
-        self.net = MusiCNN(len(labels), config.midend_filters, config.backend_units).eval()
-        self.net.requires_grad_(False)
+        self.weights: dict[str, np.ndarray] = {}
         self.engine: Literal["auto", "torch"] = "auto"    # "torch": the port itself on the CPU too
 
     @property
@@ -179,23 +93,37 @@ class MusicnnTagger(Model):
         return True
 
     @property
-    def device(self) -> torch.device:
-        return resolve_device(self.config.device)
+    def device(self) -> str:
+        return device_name(self.config.device)
+
+    @cached_property
+    def net(self) -> MusiCNN:
+        """The torch port with the loaded weights (built on first use: a CPU never needs it)."""
+        import torch
+
+        from trainer.runtime.models.musicnn_torch import MusiCNN
+
+        net = MusiCNN(len(self.labels), self.config.midend_filters, self.config.backend_units).eval()
+        if self.weights:
+            net.load_state_dict({k: torch.from_numpy(v) for k, v in self.weights.items()})
+        return net.requires_grad_(False)
 
     @cached_property
     def cpu_engine(self) -> MusicnnCpu:
         """The same network in numpy, several times faster on a CPU (held to the same references)."""
-        return MusicnnCpu({k: v.numpy() for k, v in self.net.state_dict().items()})
+        return MusicnnCpu(self.weights or {k: v.numpy() for k, v in self.net.state_dict().items()})
 
     def patch_outputs(self, patches: np.ndarray | torch.Tensor, keys: tuple[str, ...] = ("probs",)) -> dict[str, np.ndarray]:
         """``keys`` of ``MusiCNN.forward`` for (n, 187, 96) patches, ``batch_patches`` at a time; on
         the CPU by ``cpu_engine`` unless ``engine`` is "torch"."""
         device = self.device
-        if device.type == "cpu" and self.engine != "torch":
+        if device == "cpu" and self.engine != "torch":
             x = np.asarray(patches, dtype=np.float32)
             parts = [self.cpu_engine(x[i : i + self.config.batch_patches], keys)
                      for i in range(0, len(x), self.config.batch_patches)]
             return {k: (np.concatenate([p[k] for p in parts]) if parts else np.zeros((0,), np.float32)) for k in keys}
+        import torch
+
         x = torch.as_tensor(patches, dtype=torch.float32)
         self.net.to(device)
         parts: dict[str, list[torch.Tensor]] = {k: [] for k in keys}
@@ -231,13 +159,21 @@ class MusicnnTagger(Model):
         return self.window_outputs(x, (key,))[key]
 
     def save(self, folder: Path) -> list[str]:
-        save_file({k: v.contiguous() for k, v in self.net.state_dict().items()}, str(Path(folder) / WEIGHTS_FILE))
+        weights = self.weights or {k: v.numpy() for k, v in self.net.state_dict().items()}
+        save_file({k: np.ascontiguousarray(v) for k, v in weights.items()}, str(Path(folder) / WEIGHTS_FILE))
         return [WEIGHTS_FILE]
 
     def load_weights(self, folder: Path) -> None:
-        self.net.load_state_dict(load_file(str(Path(folder) / WEIGHTS_FILE)))
-        self.net.eval()
-        self.__dict__.pop("cpu_engine", None)
+        """The weights as arrays; each engine is built from them when first used. Names and shapes
+        are checked against the network's own (from the numpy engine's declared layout) by the
+        engine that reads them, so a damaged file fails on load."""
+        self.weights = load_file(str(Path(folder) / WEIGHTS_FILE))
+        for cached in ("net", "cpu_engine"):
+            self.__dict__.pop(cached, None)
+        if self.device == "cpu" and self.engine != "torch":
+            self.cpu_engine  # noqa: B018  (built now, so a damaged file fails at load, not mid-run)
+        else:
+            self.net  # noqa: B018
 
 
 FAMILIES = families(MusicnnTagger)
