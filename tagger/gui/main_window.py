@@ -42,12 +42,12 @@ from tagger.gui.jobs import (
     end_child_processes,
     progress_text,
 )
-from tagger.gui.library_model import LibraryModel, LibraryView
 from tagger.gui.messages import MessageBar
 from tagger.gui.profile_tab import ProfileTab, ProfileView, build_profile
 from tagger.gui.retrain import RetrainWindow
 from tagger.gui.review import HistoryDialog, ReviewBar, WritePreviewDialog
 from tagger.gui.settings_page import SettingsPage
+from tagger.gui.track_table import TrackTableModel, TrackTableView
 from tagger.library import (
     ClassifyReport,
     EditReport,
@@ -117,8 +117,8 @@ class MainWindow(QMainWindow):
         self.resize(1400, 860)
 
         self.messages = MessageBar()
-        self.model = LibraryModel(self)
-        self.view = LibraryView(self.model)
+        self.model = TrackTableModel(self)
+        self.view = TrackTableView(self.model)
         self.detail = TrackDetailPanel()
         self.review = ReviewBar(settings["accept_threshold"])
         self.profile_tab = ProfileTab()

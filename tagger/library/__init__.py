@@ -23,9 +23,12 @@ from tagger.library.journal import (
     reconcile,
     undo,
 )
-from tagger.library.models import (
+from tagger.library.playlists import read_m3u
+from tagger.library.progress import Cancel, Progress
+from tagger.library.scan import ScanReport, scan
+from tagger.library.schema import (
+    BundleRecord,
     EditStatus,
-    Model,
     Playlist,
     PlaylistEntry,
     Prediction,
@@ -36,9 +39,6 @@ from tagger.library.models import (
     WindowPrediction,
     WriteSession,
 )
-from tagger.library.playlists import read_m3u
-from tagger.library.progress import Cancel, Progress
-from tagger.library.scan import ScanReport, scan
 from tagger.library.tracks import confirm_genres, track_ids_for
 from tagger.library.write import MODES, WritePolicy, write_library
 
@@ -53,7 +53,7 @@ __all__ = [
     "EditStatus",
     "Library",
     "LibraryError",
-    "Model",
+    "BundleRecord",
     "Playlist",
     "PlaylistEntry",
     "Prediction",

@@ -19,15 +19,15 @@ from sqlalchemy.orm import Session
 
 from tagger.engine.classifier import caveat
 from tagger.library.db import Library, among
-from tagger.library.models import (
-    Model,
+from tagger.library.progress import Cancel, Progress, is_cancelled, report
+from tagger.library.schema import (
+    BundleRecord,
     Prediction,
     Track,
     TrackStatus,
     WindowPrediction,
     utcnow,
 )
-from tagger.library.progress import Cancel, Progress, is_cancelled, report
 
 
 class ClassifierLike(Protocol):
@@ -52,15 +52,15 @@ class ClassifyReport:
     cancelled: bool = False
 
 
-def use_model(session: Session, classifier: ClassifierLike, source: str | None) -> Model:
+def use_model(session: Session, classifier: ClassifierLike, source: str | None) -> BundleRecord:
     """Record the classifier's bundle (once) and make it the active model."""
-    model = session.scalar(select(Model).where(Model.bundle_id == classifier.bundle_id))
+    model = session.scalar(select(BundleRecord).where(BundleRecord.bundle_id == classifier.bundle_id))
     if model is None:
-        model = Model(bundle_id=classifier.bundle_id, labels=list(classifier.labels), source=source,
+        model = BundleRecord(bundle_id=classifier.bundle_id, labels=list(classifier.labels), source=source,
                       descriptors=list(getattr(classifier, "descriptors", [])),
                       threshold=getattr(classifier, "threshold", None))
         session.add(model)
-    session.execute(update(Model).where(Model.bundle_id != classifier.bundle_id).values(active=False))
+    session.execute(update(BundleRecord).where(BundleRecord.bundle_id != classifier.bundle_id).values(active=False))
     model.active, model.last_used_at = True, utcnow()
     if source is not None:
         model.source = source
@@ -68,8 +68,8 @@ def use_model(session: Session, classifier: ClassifierLike, source: str | None) 
     return model
 
 
-def active_model(session: Session) -> Model | None:
-    return session.scalar(select(Model).where(Model.active))
+def active_model(session: Session) -> BundleRecord | None:
+    return session.scalar(select(BundleRecord).where(BundleRecord.active))
 
 
 def _unclassified(session: Session, model_id: int, limit_to: Iterable[int] | None) -> list[tuple[int, str]]:
@@ -80,7 +80,7 @@ def _unclassified(session: Session, model_id: int, limit_to: Iterable[int] | Non
     return [(tid, path) for tid, path in session.execute(query)]
 
 
-def _prediction(track_id: int, model: Model, result: Any) -> Prediction:
+def _prediction(track_id: int, model: BundleRecord, result: Any) -> Prediction:
     probs = np.asarray(result.probs, dtype=np.float64)
     best = int(probs.argmax())
     return Prediction(

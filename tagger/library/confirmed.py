@@ -11,7 +11,6 @@ from collections.abc import Sequence
 from typing import TextIO
 
 from tagger.library.db import Library
-from tagger.library.models import Track, TrackStatus
 from tagger.library.queries import (
     Confirmed,
     FileState,
@@ -20,6 +19,7 @@ from tagger.library.queries import (
     active_model_id,
     catalogue_select,
 )
+from tagger.library.schema import Track, TrackStatus
 
 #: The CSV's columns: the audio file, its label, and the song it belongs to (for song-level splits).
 CSV_FIELDS = ("path", "genre", "song")

@@ -26,7 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from tagger.library.models import Base, FsText
+from tagger.library.schema import Base, FsText
 from tagger.paths import data_dir
 from trainer.runtime.errors import UserError
 

@@ -25,7 +25,8 @@ from sqlalchemy.orm import Session
 
 from tagger.library.db import Library, LibraryError, among
 from tagger.library.lock import CatalogueHold, write_session
-from tagger.library.models import (
+from tagger.library.progress import Cancel, Progress, is_cancelled, report
+from tagger.library.schema import (
     EditStatus,
     TagEdit,
     Track,
@@ -33,7 +34,6 @@ from tagger.library.models import (
     local_time,
     utcnow,
 )
-from tagger.library.progress import Cancel, Progress, is_cancelled, report
 from tagger.tags import (
     GenreState,
     PartialWrite,

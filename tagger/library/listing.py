@@ -14,7 +14,6 @@ from sqlalchemy.sql import ColumnElement, Select
 
 from tagger.library.classify import active_model
 from tagger.library.db import Library, among
-from tagger.library.models import Prediction, Track, WindowPrediction
 from tagger.library.queries import (
     ROW_COLUMNS,
     And,
@@ -33,6 +32,7 @@ from tagger.library.queries import (
     status_expr,
     to_row,
 )
+from tagger.library.schema import Prediction, Track, WindowPrediction
 
 
 @dataclass(frozen=True)

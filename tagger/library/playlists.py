@@ -10,7 +10,7 @@ from urllib.parse import unquote, urlparse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tagger.library.models import Playlist, PlaylistEntry, Track, TrackStatus
+from tagger.library.schema import Playlist, PlaylistEntry, Track, TrackStatus
 
 PLAYLIST_EXTENSIONS = frozenset({".m3u", ".m3u8"})
 

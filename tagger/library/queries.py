@@ -36,7 +36,7 @@ from sqlalchemy.sql import ColumnElement, Select
 
 from tagger.library.classify import active_model
 from tagger.library.db import among
-from tagger.library.models import Prediction, Track, TrackStatus, escape_fs_text
+from tagger.library.schema import Prediction, Track, TrackStatus, escape_fs_text
 
 
 @dataclass(frozen=True)

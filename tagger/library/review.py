@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from tagger.genres import pick
 from tagger.library.classify import active_model
 from tagger.library.db import Library
-from tagger.library.models import Prediction, Track, TrackStatus
 from tagger.library.queries import (
     Confidence,
     Confirmed,
@@ -19,6 +18,7 @@ from tagger.library.queries import (
     catalogue_select,
     untrusted,
 )
+from tagger.library.schema import Prediction, Track, TrackStatus
 from tagger.library.tracks import confirm_genres
 
 

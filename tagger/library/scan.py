@@ -7,7 +7,7 @@ keeps its predictions, journal and playlist links, even across folders.
 
 One file never stops a scan: links that lead nowhere or round in a loop, FIFOs and devices (never
 opened: opening a FIFO blocks) and files that are not what their name says are listed with a
-reason; names that are not UTF-8 are catalogued as they are (``tagger.library.models.FsText``).
+reason; names that are not UTF-8 are catalogued as they are (``tagger.library.schema.FsText``).
 """
 
 from __future__ import annotations
@@ -23,13 +23,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tagger.library.db import Library, LibraryError
-from tagger.library.models import Playlist, Track, TrackStatus, utcnow
 from tagger.library.playlists import (
     PLAYLIST_EXTENSIONS,
     import_playlist,
     relink_entries,
 )
 from tagger.library.progress import Cancel, Progress, is_cancelled, report
+from tagger.library.schema import Playlist, Track, TrackStatus, utcnow
 from tagger.tags import TagInfo, UnreadableTags, read_tags
 from trainer.runtime.audio import AUDIO_EXTENSIONS, UnreadableAudio, decodable_duration
 from trainer.runtime.audio.decode import not_regular, unreachable

@@ -9,7 +9,7 @@ from pathlib import Path
 from sqlalchemy import select, update
 
 from tagger.library.db import Library, LibraryError, among
-from tagger.library.models import Track
+from tagger.library.schema import Track
 
 
 def track_ids_for(lib: Library, paths: Iterable[Path | str]) -> dict[str, int | None]:

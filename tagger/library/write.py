@@ -21,8 +21,8 @@ from tagger.library.classify import active_model
 from tagger.library.db import Library, LibraryError, among
 from tagger.library.journal import Change, EditReport, Skip, recover, run_changes
 from tagger.library.lock import write_session
-from tagger.library.models import Prediction, Track, TrackStatus, WriteSession
 from tagger.library.progress import Cancel, Progress
+from tagger.library.schema import Prediction, Track, TrackStatus, WriteSession
 from tagger.options import WRITE_MODES
 from tagger.tags import check_writable, read_tags
 

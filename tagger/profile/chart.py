@@ -13,7 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tagger.library.models import local_time
+from tagger.library.schema import local_time
 from tagger.profile.shares import GenreShares, Profile
 
 if TYPE_CHECKING:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tagger.library.models import local_time
+from tagger.library.schema import local_time
 from tagger.profile.shares import GenreShares, Profile
 from tagger.profile.snapshots import changes
 

@@ -24,7 +24,7 @@ from tagger.library import (
     TrackStatus,
     active_model,
 )
-from tagger.library.models import utcnow
+from tagger.library.schema import utcnow
 
 Weighting = Literal["count", "duration"]
 WEIGHTINGS: tuple[Weighting, ...] = ("count", "duration")

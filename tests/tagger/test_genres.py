@@ -130,9 +130,9 @@ def test_descriptors_are_stored_and_shown_but_never_written_or_accepted(tmp_path
         write_library,
     )
     from tagger.library.listing import track_detail
-    from tagger.library.models import Prediction, Track
     from tagger.library.queries import TrackIds
     from tagger.library.review import accept_predictions
+    from tagger.library.schema import Prediction, Track
 
     with open_library(tmp_path / "lib.db") as lib:
         scan(lib, [music])

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import shutil
 
-from tagger.gui.library_model import _STATE_TITLES, COLUMNS
+from tagger.gui.track_table import _STATE_TITLES, COLUMNS
 from tests.tagger.gui.conftest import rows, select_file, wait_idle
 
 

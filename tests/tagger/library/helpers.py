@@ -144,12 +144,12 @@ def big_library(tmp_path_factory):
     """A catalogue of ``BIG_TRACKS`` inserted directly (no files) and its two folders."""
     from sqlalchemy import insert
 
-    from tagger.library import Model, Prediction, Track, open_library
+    from tagger.library import BundleRecord, Prediction, Track, open_library
 
     root = tmp_path_factory.mktemp("big")
     lib = open_library(root / "library.db")
     with lib.engine.begin() as conn:
-        conn.execute(insert(Model), [{"id": 1, "bundle_id": "m1", "labels": BIG_GENRES, "active": True}])
+        conn.execute(insert(BundleRecord), [{"id": 1, "bundle_id": "m1", "labels": BIG_GENRES, "active": True}])
         conn.execute(insert(Track), [
             {"id": i + 1, "path": f"{root}/{t['folder']}/track{i:05d}.flac", "size": 1, "mtime_ns": 1,
              "title": f"Song {i:05d}", "artist": f"Artist {i % 97}", "genres": [],

@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 
 from tagger.engine import Classifier
 from tagger.library import (
-    Model,
+    BundleRecord,
     Prediction,
     Track,
     TrackStatus,
@@ -79,7 +79,7 @@ def test_a_new_model_classifies_again_and_becomes_active(lib):
     classify_library(lib, FakeClassifier("model-a"))
     assert classify_library(lib, FakeClassifier("model-b")).classified == 12
     with lib.session() as session:
-        assert [m.bundle_id for m in session.scalars(select(Model).where(Model.active))] == ["model-b"]
+        assert [m.bundle_id for m in session.scalars(select(BundleRecord).where(BundleRecord.active))] == ["model-b"]
     assert count(lib, Prediction) == 24
 
 

@@ -23,9 +23,9 @@ from tagger.library import (
     write_library,
 )
 from tagger.library.listing import rows
-from tagger.library.models import Model
 from tagger.library.queries import TrackIds
 from tagger.library.review import accept_predictions
+from tagger.library.schema import BundleRecord
 from tests.tagger.library.helpers import LABELS, FakeClassifier, genre_of
 
 
@@ -147,6 +147,6 @@ def test_a_version_2_catalogue_gains_descriptors_and_keeps_its_predictions(tmp_p
         conn.execute("PRAGMA user_version=2")
     conn.close()
     with open_library(path) as lib, lib.session() as session:
-        model = session.scalar(select(Model))
+        model = session.scalar(select(BundleRecord))
         assert (model.labels, model.descriptors, model.threshold) == (["rock", "jazz"], [], None)
     assert lib.backup is not None and lib.backup.name.startswith("lib.db.v2-")

@@ -107,7 +107,7 @@ class Track(Base):
     predictions: Mapped[list[Prediction]] = relationship(back_populates="track", cascade="all, delete-orphan")
 
 
-class Model(Base):
+class BundleRecord(Base):
     """A model bundle the app has used; ``active`` marks the one whose predictions count."""
 
     __tablename__ = "models"
@@ -145,7 +145,7 @@ class Prediction(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     track: Mapped[Track] = relationship(back_populates="predictions")
-    model: Mapped[Model] = relationship()
+    model: Mapped[BundleRecord] = relationship()
     windows: Mapped[list[WindowPrediction]] = relationship(cascade="all, delete-orphan")
 
     def ranked(self) -> list[tuple[str, float]]:

@@ -49,7 +49,7 @@ _STATE_COLOURS = {"accepted": QColor("#1b7f3b"), "written": QColor("#1f5fa8"), "
 TRACK_ID_ROLE = Qt.ItemDataRole.UserRole + 1
 
 
-class LibraryModel(QAbstractTableModel):
+class TrackTableModel(QAbstractTableModel):
     """Rows of the catalogue that ``filters`` lets through, sorted by one column."""
 
     PAGE = 200
@@ -188,10 +188,10 @@ def default_widths(advance: Callable[[str], int]) -> dict[str, int]:
     return widths
 
 
-class LibraryView(QTableView):
+class TrackTableView(QTableView):
     """The table, set up for many rows: fixed row heights, sortable headers, row selection."""
 
-    def __init__(self, model: LibraryModel, parent: QWidget | None = None) -> None:
+    def __init__(self, model: TrackTableModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.table_model = model
         self.setModel(model)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 
-from tagger.gui.library_model import COLUMNS, TRACK_ID_ROLE, LibraryModel
+from tagger.gui.track_table import COLUMNS, TRACK_ID_ROLE, TrackTableModel
 from tagger.library.listing import Filters
 from tests.tagger.library.helpers import BIG_N as N
 from tests.tagger.library.helpers import big_library  # noqa: F401
@@ -13,7 +13,7 @@ from tests.tagger.library.helpers import big_library  # noqa: F401
 
 def test_twenty_thousand_rows_are_served_lazily(qtbot, big_library):  # noqa: F811
     lib, folders = big_library
-    model = LibraryModel()
+    model = TrackTableModel()
     model.set_library(lib)
     model.set_filters(Filters(folders=folders))
     assert model.rowCount() == N
@@ -29,7 +29,7 @@ def test_twenty_thousand_rows_are_served_lazily(qtbot, big_library):  # noqa: F8
 
 def test_sorting_happens_in_sql_with_empty_values_last(qtbot, big_library):  # noqa: F811
     lib, folders = big_library
-    model = LibraryModel()
+    model = TrackTableModel()
     model.set_library(lib)
     model.set_filters(Filters(folders=folders))
     confidence = list(COLUMNS).index("confidence")
@@ -43,6 +43,6 @@ def test_sorting_happens_in_sql_with_empty_values_last(qtbot, big_library):  # n
 
 def test_nothing_is_shown_before_the_window_names_its_folders(qtbot, big_library):  # noqa: F811
     lib, _ = big_library
-    model = LibraryModel()
+    model = TrackTableModel()
     model.set_library(lib)
     assert model.rowCount() == 0
