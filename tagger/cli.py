@@ -86,7 +86,7 @@ def plural(n: int, word: str) -> str:
 
 def print_list(title: str, items: list[tuple[str, str]]) -> None:
     """``path: reason`` lines under a heading, one line per file whatever its name holds."""
-    from tagger.library.tracks import shown
+    from tagger.paths import shown
 
     if not items:
         return
@@ -111,7 +111,7 @@ def load_classifier(args: argparse.Namespace):
 
 def cmd_classify_paths(args: argparse.Namespace) -> int:
     from tagger.engine.classifier import TrackFailure, caveat
-    from tagger.library.tracks import shown
+    from tagger.paths import shown
 
     if args.max_genres < 1:
         print("error: --max-genres must be at least 1", file=sys.stderr)
@@ -202,7 +202,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
 
 
 def print_edits(report, verb: str) -> None:
-    from tagger.library.tracks import shown
+    from tagger.paths import shown
 
     if report.recovered:
         print(f"settled {plural(report.recovered, 'edit')} an interrupted run had left unfinished")
@@ -322,12 +322,39 @@ def cmd_retrain(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
+def add_write_options(p: argparse.ArgumentParser) -> None:
     from tagger.library.write import MODES, WritePolicy
-    from tagger.profile.shares import WEIGHTINGS
-    from tagger.training import DEFAULT_METHODS
 
     policy = WritePolicy()
+    p.add_argument("--mode", choices=MODES, default=policy.mode,
+                   help="empty: only files without a genre (default); replace; or append to what is there")
+    p.add_argument("--min-confidence", type=float, default=policy.min_confidence,
+                   help=f"write genres at least this probable (default {policy.min_confidence})")
+    p.add_argument("--max-genres", type=int, default=policy.max_genres,
+                   help=f"at most this many genres per file (default {policy.max_genres})")
+    p.add_argument("--id3v23", action="store_true", help="write ID3v2.3 instead of v2.4 (MP3, WAV, AIFF)")
+    p.add_argument("--dry-run", "--pretend", action="store_true", help="show what would change, write nothing")
+
+
+def add_profile_options(p: argparse.ArgumentParser) -> None:
+    from tagger.profile.shares import WEIGHTINGS
+
+    p.add_argument("--by", choices=WEIGHTINGS, default=WEIGHTINGS[0], help="weight by songs (default) or by time")
+    p.add_argument("--chart", type=Path, help="chart image path (default: profile.png beside the catalogue)")
+    p.add_argument("--top", type=int, default=5, help="genres to list per scope (default 5)")
+    p.add_argument("--no-snapshot", action="store_true", help="do not save this profile as a snapshot")
+    p.add_argument("--json", action="store_true", help="print one JSON document instead of text")
+
+
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The command line's parser. Given ``argv``, the options of a command whose defaults live in
+    the catalogue's modules (SQLAlchemy: half a second to import) are added only when ``argv``
+    names that command, so the others start without those imports."""
+    from tagger.training import DEFAULT_METHODS
+
+    def named(command: str) -> bool:
+        return argv is None or command in argv
+
     parser = argparse.ArgumentParser(prog="genre-tagger", description=__doc__)
     parser.add_argument("--db", type=Path, help="catalogue file (default: library.db in the user data folder)")
     sub = parser.add_subparsers(dest="command")
@@ -362,14 +389,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_classify)
 
     p = sub.add_parser("write", parents=[db], help="write predicted (or confirmed) genres into the files")
-    p.add_argument("--mode", choices=MODES, default=policy.mode,
-                   help="empty: only files without a genre (default); replace; or append to what is there")
-    p.add_argument("--min-confidence", type=float, default=policy.min_confidence,
-                   help=f"write genres at least this probable (default {policy.min_confidence})")
-    p.add_argument("--max-genres", type=int, default=policy.max_genres,
-                   help=f"at most this many genres per file (default {policy.max_genres})")
-    p.add_argument("--id3v23", action="store_true", help="write ID3v2.3 instead of v2.4 (MP3, WAV, AIFF)")
-    p.add_argument("--dry-run", "--pretend", action="store_true", help="show what would change, write nothing")
+    if named("write"):
+        add_write_options(p)
     p.set_defaults(func=cmd_write)
 
     p = sub.add_parser("undo", parents=[db], help="revert the last write (or a chosen session or tracks)")
@@ -391,11 +412,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_retrain)
 
     p = sub.add_parser("profile", parents=[db], help="genre shares of the library and playlists, over time")
-    p.add_argument("--by", choices=WEIGHTINGS, default=WEIGHTINGS[0], help="weight by songs (default) or by time")
-    p.add_argument("--chart", type=Path, help="chart image path (default: profile.png beside the catalogue)")
-    p.add_argument("--top", type=int, default=5, help="genres to list per scope (default 5)")
-    p.add_argument("--no-snapshot", action="store_true", help="do not save this profile as a snapshot")
-    p.add_argument("--json", action="store_true", help="print one JSON document instead of text")
+    if named("profile"):
+        add_profile_options(p)
     p.set_defaults(func=cmd_profile)
     return parser
 
@@ -404,27 +422,39 @@ def main(argv: list[str] | None = None) -> int:
     for stream in (sys.stdout, sys.stderr):  # a name the terminal cannot show must not stop a job
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(errors="backslashreplace")
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args = build_parser(argv).parse_args(argv)
     if args.command is None:
         from tagger.gui import run_app
 
         return run_app()
+    try:
+        return args.func(args)
+    except Exception as exc:
+        if (status := catalogue_failure(exc, args)) is None:
+            raise
+        return status
+
+
+def catalogue_failure(exc: Exception, args: argparse.Namespace) -> int | None:
+    """Say what went wrong with the catalogue and return the exit status; ``None`` when ``exc`` is
+    not a catalogue's fault. Its modules are imported only here, once something failed, so a
+    command that never opens the catalogue never loads them."""
     from tagger.library import LibraryError, default_db_path
     from tagger.library.db import CATALOGUE_FAULTS, catalogue_fault
     from tagger.library.lock import WriteLocked
-    from tagger.library.tracks import shown
+    from tagger.paths import shown
 
-    try:
-        return args.func(args)
-    except WriteLocked as exc:  # another write holds the catalogue: nothing was done; run again later
+    if isinstance(exc, WriteLocked):  # another write holds the catalogue: nothing was done; run again later
         print(f"error: {shown(str(exc))}", file=sys.stderr)
         return 1
-    except LibraryError as exc:
+    if isinstance(exc, LibraryError):
         print(f"error: {shown(str(exc))}", file=sys.stderr)
         return 2
-    except CATALOGUE_FAULTS as exc:  # the catalogue failed mid-job: full disk, locked, damaged
+    if isinstance(exc, CATALOGUE_FAULTS):  # the catalogue failed mid-job: full disk, locked, damaged
         print(f"error: {shown(catalogue_fault(exc, args.db or default_db_path()))}", file=sys.stderr)
         return 2
+    return None
 
 
 if __name__ == "__main__":
