@@ -133,7 +133,7 @@ def classify_real(args: argparse.Namespace, work: Path) -> None:
         windows = decode_only(tracks, classifier.sample_rate, classifier.window,
                               worker_count(args.workers, len(tracks), True))
         ceiling = len(tracks) / (time.perf_counter() - begin)
-        print(f"{name:<18} {'decode only':<12} {ceiling:9.1f} {ceiling * windows / len(tracks):10.1f} "
+        print(f"{name:<18} {'decode only':<12} {ceiling:9.2f} {ceiling * windows / len(tracks):10.2f} "
               f"{'1.00':>10} {os.getloadavg()[0]:5.1f}", flush=True)
         with open_library(work / f"{name}.db") as lib:
             scan(lib, [work / "music"])
@@ -143,7 +143,7 @@ def classify_real(args: argparse.Namespace, work: Path) -> None:
         classifier.close()
         assert report.classified == len(tracks), report
         speed = len(tracks) / elapsed
-        print(f"{name:<18} {'classify':<12} {speed:9.1f} {speed * windows / len(tracks):10.1f} "
+        print(f"{name:<18} {'classify':<12} {speed:9.2f} {speed * windows / len(tracks):10.2f} "
               f"{speed / ceiling:10.2f} {os.getloadavg()[0]:5.1f}", flush=True)
     print(f"{windows / len(tracks):.1f} windows a track; goal: 10,000 tracks of 3 minutes in 10 minutes "
           f"= 16.7 tracks/s")
