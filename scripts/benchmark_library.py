@@ -4,26 +4,40 @@ rescan, classifying, writing genres, and undoing the write.
 Builds at least 2,000 short files in mixed formats (WAV, FLAC, Ogg Vorbis, Opus, MP3, M4A, AIFF;
 a few distinct encodes per format, copied under different names), in a fresh catalogue.
 
+``--real N`` measures classifying instead on N real-length tracks: each the concatenation of
+``--clips`` consecutive real GTZAN clips of one genre (3 minutes for 6), encoded in turn as MP3,
+FLAC, Ogg Vorbis, M4A and Opus. For each shipped model family it prints tracks/s and windows/s
+of the whole classify job (catalogue, workers, decode, features, model) beside the decode-only
+ceiling (the same workers decoding the same windows, nothing else), all in one run, so a
+regression shows as a ratio rather than as a figure that moves with the machine's load.
+
 Usage: python scripts/benchmark_library.py [--files 2000] [--seconds 2] [--model BUNDLE]
        [--device auto] [--workers N] [--dir DIR]
+       python scripts/benchmark_library.py --real 60 [--clips 6] [--max-windows K] [--workers N]
 """
 
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
 import platform
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+import numpy as np  # noqa: E402
+
 from scripts.benchmark_support import TreeMemory  # noqa: E402
+from tagger.engine.classifier import worker_count  # noqa: E402
 from tagger.library import (  # noqa: E402
     WritePolicy,
     classify_library,
@@ -33,8 +47,13 @@ from tagger.library import (  # noqa: E402
     write_library,
 )
 from tests.support import FORMATS, tone, write_audio  # noqa: E402
+from trainer.runtime.audio import WindowSpec, decode_windows  # noqa: E402
 
 DISTINCT_PER_FORMAT = 6
+#: Formats of the real-length tracks, in turn; each encoded from a FLAC by ffmpeg, as a ripper would.
+REAL_FORMATS = ("mp3", "flac", "ogg", "m4a", "opus")
+_ENCODERS = {"mp3": ["-c:a", "libmp3lame", "-b:a", "192k"], "ogg": ["-c:a", "libvorbis", "-q:a", "5"],
+             "m4a": ["-c:a", "aac", "-b:a", "192k"], "opus": ["-c:a", "libopus", "-b:a", "128k"]}
 
 
 def build_library(folder: Path, files: int, seconds: float) -> float:
@@ -49,6 +68,85 @@ def build_library(folder: Path, files: int, seconds: float) -> float:
         shutil.copyfile(source, target)
     shutil.rmtree(folder / "_sources")
     return files * seconds
+
+
+def real_tracks(folder: Path, count: int, clips: int = 6) -> list[Path]:
+    """``count`` tracks under ``folder``, each ``clips`` consecutive readable real GTZAN clips of
+    one genre joined (stereo at 44.1 kHz: the same clip on both channels), encoded in turn in
+    ``REAL_FORMATS``; distinct tracks are copied under new names when more are asked for."""
+    from tests.support import gtzan_dir
+    from trainer.runtime.audio import UnreadableAudio, decode
+
+    by_genre: dict[str, list[np.ndarray]] = {}
+    for clip in sorted((gtzan_dir() / "genres_original").glob("*/*.wav")):
+        try:
+            by_genre.setdefault(clip.parent.name, []).append(decode(clip, 44100).samples)
+        except UnreadableAudio:
+            continue  # jazz.00054, GTZAN's corrupt clip
+    distinct = [(genre, start) for start in range(max(map(len, by_genre.values())))
+                for genre, found in sorted(by_genre.items()) if start < len(found)]
+    made: list[Path] = []
+    for n in range(count):
+        genre, start = distinct[n % len(distinct)]
+        fmt = REAL_FORMATS[n % len(REAL_FORMATS)]
+        target = folder / "music" / genre / f"{genre}-{n:05d}.{fmt}"
+        if n < len(distinct) * len(REAL_FORMATS):
+            found = by_genre[genre]
+            samples = np.concatenate([found[(start + k) % len(found)] for k in range(clips)])
+            flac = write_audio(target.with_suffix(".flac"), np.stack([samples, samples], axis=1), 44100)
+            if fmt != "flac":
+                subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(flac), *_ENCODERS[fmt], str(target)],
+                               check=True)
+                flac.unlink()
+        else:
+            shutil.copyfile(made[n % (len(distinct) * len(REAL_FORMATS))], target)
+        made.append(target)
+    return made
+
+
+def decode_only(tracks: list[Path], rate: int, spec: WindowSpec, workers: int) -> int:
+    """The ceiling: ``workers`` processes decoding the windows the tagger would, and nothing else;
+    returns the number of windows."""
+    if workers == 0:
+        return sum(len(decode_windows(t, rate, spec).windows) for t in tracks)
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return sum(len(d.windows) for d in pool.map(decode_windows, tracks, [rate] * len(tracks),
+                                                     [spec] * len(tracks), chunksize=4))
+
+
+def classify_real(args: argparse.Namespace, work: Path) -> None:
+    """Tracks/s and windows/s per model family beside the decode-only ceiling (see the module)."""
+    from tagger.engine import Classifier
+    from trainer.runtime.resources import SHIPPED_BUNDLES
+
+    start = time.perf_counter()
+    tracks = real_tracks(work, args.real, args.clips)
+    print(f"built {len(tracks)} tracks of {args.clips} real clips ({', '.join(REAL_FORMATS)}) in "
+          f"{time.perf_counter() - start:.1f} s under {work}")
+    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+          f"Python {platform.python_version()}")
+    window = WindowSpec(max_windows=args.max_windows) if args.max_windows else None
+    print(f"{'model':<18} {'job':<12} {'tracks/s':>9} {'windows/s':>10} {'of ceiling':>10} {'load':>5}")
+    for name, bundle in SHIPPED_BUNDLES.items():
+        classifier = Classifier.load(bundle, device=args.device, window=window)
+        begin = time.perf_counter()
+        windows = decode_only(tracks, classifier.sample_rate, classifier.window,
+                              worker_count(args.workers, len(tracks), True))
+        ceiling = len(tracks) / (time.perf_counter() - begin)
+        print(f"{name:<18} {'decode only':<12} {ceiling:9.2f} {ceiling * windows / len(tracks):10.2f} "
+              f"{'1.00':>10} {os.getloadavg()[0]:5.1f}", flush=True)
+        with open_library(work / f"{name}.db") as lib:
+            scan(lib, [work / "music"])
+            begin = time.perf_counter()
+            report = classify_library(lib, classifier, workers=args.workers)
+            elapsed = time.perf_counter() - begin
+        classifier.close()
+        assert report.classified == len(tracks), report
+        speed = len(tracks) / elapsed
+        print(f"{name:<18} {'classify':<12} {speed:9.2f} {speed * windows / len(tracks):10.2f} "
+              f"{speed / ceiling:10.2f} {os.getloadavg()[0]:5.1f}", flush=True)
+    print(f"{windows / len(tracks):.1f} windows a track; goal: 10,000 tracks of 3 minutes in 10 minutes "
+          f"= 16.7 tracks/s")
 
 
 def timed(label: str, count: int, job: Callable[[], object], audio_s: float | None = None) -> object:
@@ -68,7 +166,19 @@ def main() -> None:
     parser.add_argument("--device", default="auto")
     parser.add_argument("--workers", type=int, help="decoding processes (default: one per core)")
     parser.add_argument("--dir", type=Path, help="work folder (default: a temporary one, removed after)")
+    parser.add_argument("--real", type=int, metavar="N", help="classify N real-length tracks with every shipped "
+                        "model beside the decode-only ceiling (see above)")
+    parser.add_argument("--clips", type=int, default=6, help="real clips of 30 s joined into each track (default 6)")
+    parser.add_argument("--max-windows", type=int, help="windows per track (default: the tagger's)")
     args = parser.parse_args()
+    if args.real:
+        work = args.dir or Path(tempfile.mkdtemp(prefix="genre-tagger-bench-"))
+        try:
+            classify_real(args, work)
+        finally:
+            if args.dir is None:
+                shutil.rmtree(work, ignore_errors=True)
+        return
 
     from tagger.engine import Classifier
 

@@ -84,7 +84,7 @@ def plural(n: int, word: str) -> str:
 
 def print_list(title: str, items: list[tuple[str, str]]) -> None:
     """``path: reason`` lines under a heading, one line per file whatever its name holds."""
-    from tagger.library.tracks import shown
+    from tagger.paths import shown
 
     if not items:
         return
@@ -103,7 +103,7 @@ def load_classifier(args: argparse.Namespace):
 
 def cmd_classify_paths(args: argparse.Namespace) -> int:
     from tagger.engine.classifier import TrackFailure, caveat
-    from tagger.library.tracks import shown
+    from tagger.paths import shown
 
     if args.max_genres < 1:
         print("error: --max-genres must be at least 1", file=sys.stderr)
@@ -190,7 +190,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
 
 
 def print_edits(report, verb: str) -> None:
-    from tagger.library.tracks import shown
+    from tagger.paths import shown
 
     if report.recovered:
         print(f"settled {plural(report.recovered, 'edit')} an interrupted run had left unfinished")
@@ -338,7 +338,7 @@ def picked_tracks(lib, paths: list[Path]) -> tuple[list[int], bool]:
 
 def cmd_list(args: argparse.Namespace) -> int:
     from tagger.library.listing import list_rows
-    from tagger.library.tracks import shown
+    from tagger.paths import shown
 
     filters = listing_filters(args)
     if filters is None:
@@ -366,7 +366,7 @@ def cmd_accept(args: argparse.Namespace) -> int:
 
     from tagger.library.queries import TrackIds
     from tagger.library.review import AcceptRule, accept_predictions
-    from tagger.library.tracks import shown
+    from tagger.paths import shown
 
     filters = listing_filters(args)
     if filters is None:
@@ -399,7 +399,7 @@ def cmd_accept(args: argparse.Namespace) -> int:
 
 def cmd_confirm(args: argparse.Namespace) -> int:
     from tagger.library import confirm_genres
-    from tagger.library.tracks import shown
+    from tagger.paths import shown
 
     with open_db(args) as lib:
         ids, complete = picked_tracks(lib, args.paths)
@@ -434,13 +434,15 @@ def cmd_confirmed(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_review_commands(sub: argparse._SubParsersAction, db: argparse.ArgumentParser) -> None:
-    """``list``, ``accept``, ``confirm`` and ``confirmed``: the window's review, on the command line."""
-    from tagger.library.listing import SORT_KEYS
-    from tagger.library.queries import STATUSES
+def add_review_commands(sub: argparse._SubParsersAction, db: argparse.ArgumentParser,
+                        named: Callable[..., bool]) -> None:
+    """``list``, ``accept``, ``confirm`` and ``confirmed``: the window's review, on the command line
+    (the filters' choices come from the catalogue's modules: added only where named)."""
     from tagger.options import DEFAULT_ACCEPT_CONFIDENCE
 
     def filter_options(p: argparse.ArgumentParser, min_confidence: float | None) -> None:
+        from tagger.library.queries import STATUSES
+
         p.add_argument("--status", choices=STATUSES, help="only tracks in this review status")
         p.add_argument("--genre", help="only tracks with this genre predicted, accepted or in the file (any case)")
         p.add_argument("--min-confidence", type=float, default=min_confidence,
@@ -454,15 +456,19 @@ def add_review_commands(sub: argparse._SubParsersAction, db: argparse.ArgumentPa
         p.add_argument("--truncated", action="store_true", help="only predictions made on truncated files")
 
     p = sub.add_parser("list", parents=[db], help="list catalogued tracks with their genres, filtered as in the window")
-    filter_options(p, None)
-    p.add_argument("--sort", choices=SORT_KEYS, default="file", help="sort by this column (default file)")
-    p.add_argument("--descending", action="store_true", help="sort the other way")
-    p.add_argument("--json", action="store_true", help="print one JSON document instead of text")
+    if named("list"):
+        from tagger.library.listing import SORT_KEYS
+
+        filter_options(p, None)
+        p.add_argument("--sort", choices=SORT_KEYS, default="file", help="sort by this column (default file)")
+        p.add_argument("--descending", action="store_true", help="sort the other way")
+        p.add_argument("--json", action="store_true", help="print one JSON document instead of text")
     p.set_defaults(func=cmd_list)
 
     p = sub.add_parser("accept", parents=[db], help="accept the predicted genres of the tracks the filters select")
     p.add_argument("paths", nargs="*", type=Path, help="only these files (default: every track the filters select)")
-    filter_options(p, DEFAULT_ACCEPT_CONFIDENCE)
+    if named("accept"):
+        filter_options(p, DEFAULT_ACCEPT_CONFIDENCE)
     p.add_argument("--max-genres", type=int, default=1, help="at most this many genres per track: the top one, then "
                    "a multi-label model's others above its own threshold (default 1)")
     p.add_argument("--replace", action="store_true", help="also replace genres accepted or chosen before")
@@ -484,10 +490,25 @@ def add_review_commands(sub: argparse._SubParsersAction, db: argparse.ArgumentPa
     p.set_defaults(func=cmd_confirmed)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    from tagger.options import BY_KEY
+def add_profile_options(p: argparse.ArgumentParser) -> None:
     from tagger.profile.shares import WEIGHTINGS
+
+    p.add_argument("--by", choices=WEIGHTINGS, default=WEIGHTINGS[0], help="weight by songs (default) or by time")
+    p.add_argument("--chart", type=Path, help="chart image path (default: profile.png beside the catalogue)")
+    p.add_argument("--top", type=int, default=5, help="genres to list per scope (default 5)")
+    p.add_argument("--no-snapshot", action="store_true", help="do not save this profile as a snapshot")
+    p.add_argument("--json", action="store_true", help="print one JSON document instead of text")
+
+
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The command line's parser. Given ``argv``, the options of a command whose choices live in
+    the catalogue's modules (SQLAlchemy: half a second to import) are added only when ``argv``
+    names that command, so the others start without those imports."""
+    from tagger.options import BY_KEY
     from trainer.service import DEFAULT_METHODS
+
+    def named(*commands: str) -> bool:
+        return argv is None or any(command in argv for command in commands)
 
     parser = argparse.ArgumentParser(prog="genre-tagger", description=__doc__)
     BY_KEY["library"].add_to(parser)
@@ -546,14 +567,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_retrain)
 
     p = sub.add_parser("profile", parents=[db], help="genre shares of the library and playlists, over time")
-    p.add_argument("--by", choices=WEIGHTINGS, default=WEIGHTINGS[0], help="weight by songs (default) or by time")
-    p.add_argument("--chart", type=Path, help="chart image path (default: profile.png beside the catalogue)")
-    p.add_argument("--top", type=int, default=5, help="genres to list per scope (default 5)")
-    p.add_argument("--no-snapshot", action="store_true", help="do not save this profile as a snapshot")
-    p.add_argument("--json", action="store_true", help="print one JSON document instead of text")
+    if named("profile"):
+        add_profile_options(p)
     p.set_defaults(func=cmd_profile)
 
-    add_review_commands(sub, db)
+    add_review_commands(sub, db, named)
     return parser
 
 
@@ -561,26 +579,41 @@ def main(argv: list[str] | None = None) -> int:
     for stream in (sys.stdout, sys.stderr):  # a name the terminal cannot show must not stop a job
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(errors="backslashreplace")
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args = build_parser(argv).parse_args(argv)
     configure_process()
     if args.command is None:
         from tagger.gui import run_app
 
         return run_app()
-    from tagger.library import default_db_path
-    from tagger.library.db import CATALOGUE_FAULTS, catalogue_fault
-    from tagger.library.lock import WriteLocked
-    from tagger.library.tracks import shown
+    from tagger.paths import shown
     from trainer.runtime.errors import UserError
 
     try:
         return args.func(args)
     except UserError as exc:  # what a user can fix: one line; anything else keeps its traceback
+        from tagger.library.lock import WriteLocked
+
         print(f"error: {shown(str(exc))}", file=sys.stderr)
         return 1 if isinstance(exc, WriteLocked) else 2  # a locked catalogue: nothing was done; run again later
-    except CATALOGUE_FAULTS as exc:  # the catalogue failed mid-job: full disk, locked, damaged
+    except Exception as exc:
+        if (status := catalogue_failure(exc, args)) is None:
+            raise
+        return status
+
+
+def catalogue_failure(exc: Exception, args: argparse.Namespace) -> int | None:
+    """Say what went wrong with the catalogue and return the exit status; ``None`` when ``exc`` is
+    not a catalogue's fault. Its modules are imported only here, once something failed, so a
+    command that never opens the catalogue never loads them."""
+    from tagger.library import default_db_path
+    from tagger.library.db import CATALOGUE_FAULTS, catalogue_fault
+    from tagger.paths import shown
+
+    if isinstance(exc, CATALOGUE_FAULTS):  # the catalogue failed mid-job: full disk, locked, damaged
         print(f"error: {shown(catalogue_fault(exc, args.db or default_db_path()))}", file=sys.stderr)
         return 2
+    return None
 
 
 if __name__ == "__main__":

@@ -170,7 +170,8 @@ def _watch_parent(parent: int) -> None:
 def _start_worker(parent: int) -> None:
     """End with ``parent`` however it ends (a killed parent cannot shut its pool down, and each
     worker holds a gigabyte), then use one core: numeric libraries must not each start a thread
-    per core."""
+    per core. Nothing the bundle may not need is imported here: the libraries loaded already are
+    limited now, those its pipeline imports later read ``OMP_NUM_THREADS``."""
     if sys.platform.startswith("linux"):  # the kernel kills the worker the moment the parent dies
         ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
     else:
@@ -178,9 +179,9 @@ def _start_worker(parent: int) -> None:
     if os.getppid() != parent:  # the parent died before the line above took effect
         os._exit(1)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
-    from trainer.runtime.device import configure_process
+    from threadpoolctl import threadpool_limits
 
-    configure_process(threads=1)
+    threadpool_limits(1)
 
 
 class Classifier(NamedOutputs):

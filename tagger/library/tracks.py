@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -35,8 +34,3 @@ def confirm_genres(lib: Library, track_ids: Iterable[int], genres: list[str] | N
         session.commit()
 
 
-def shown(text: str | Path) -> str:
-    """A file name (or a reason quoting one) as one printable line: bytes that are not UTF-8 as
-    ``\\xNN``, control characters such as a newline in a name escaped as ``\\n``."""
-    decoded = os.fsencode(text).decode("utf-8", "backslashreplace")
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in decoded)

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tagger.library.tracks import shown
+from tagger.paths import shown
 from tagger.tags import TagError, read_tags
 from tests.support import FORMATS, REPO_ROOT, tone, write_audio
 from trainer.runtime.audio import UnreadableAudio, decode

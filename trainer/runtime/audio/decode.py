@@ -364,11 +364,12 @@ def decode_windows(path: Path | str, sample_rate: int, spec: WindowSpec = Window
         if missing := [r for r in plan_windows(n, sample_rate, spec) if r not in got]:  # the plan moved: read again
             got.update(_collect(reader(path), sample_rate, path, missing, 0)[0])
 
-        def read(r: tuple[int, int], source_reader: Callable[[Path], _Source] = reader) -> np.ndarray:
+        def read(r: tuple[int, int], source_reader: Callable[[Path], _Source] = reader,
+                 kept: dict[tuple[int, int], np.ndarray] = got) -> np.ndarray:
             """A planned range, or one a silent window gives way to (a pass of its own: rare)."""
-            if r not in got:
-                got.update(_collect(source_reader(path), sample_rate, path, [r], 0)[0])
-            return got.get(r, np.zeros(0, dtype=np.float32))
+            if r not in kept:
+                kept.update(_collect(source_reader(path), sample_rate, path, [r], 0)[0])
+            return kept.get(r, np.zeros(0, dtype=np.float32))
 
         ranges, pieces = choose_windows(n, sample_rate, spec, read)
         return DecodedWindows(windows_from(pieces, ranges, sample_rate, length), n / sample_rate, truncated,

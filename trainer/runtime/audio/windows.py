@@ -28,7 +28,7 @@ from typing import Literal
 import numpy as np
 
 TailRule = Literal["end", "drop", "pad"]
-DEFAULT_MAX_WINDOWS = 20
+DEFAULT_MAX_WINDOWS = 3
 #: A window quieter than this RMS (-60 dBFS of full scale) holds nothing to judge.
 SILENCE_RMS = 1e-3
 
