@@ -49,11 +49,11 @@ class Option:
             return self.special
         return self.help.partition("empty: ")[2].rstrip(".") if self.kind is str and self.default == "" else ""
 
-    def add_to(self, parser: argparse.ArgumentParser, help: str | None = None) -> None:
+    def add_to(self, parser: argparse.ArgumentParser) -> None:
         """This option as ``flag`` of ``parser``, with the same type, limits, choices and help as
         the settings page. Where the empty or minimum value means automatic, the flag defaults to
         None (automatic), giving that value means the same, and the help says what it is."""
-        text = help or self.help.partition("; empty: ")[0].rstrip(".")
+        text = self.help.partition("; empty: ")[0].rstrip(".")
         if self.kind is bool:
             parser.add_argument(self.flag, action="store_true", default=self.default, help=text.replace("%", "%%"))
             return
