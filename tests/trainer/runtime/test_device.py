@@ -24,3 +24,12 @@ def test_configure_process_sets_threads_and_full_precision():
     finally:
         torch.set_num_threads(threads)
         torch.set_float32_matmul_precision(precision)
+
+
+def test_auto_is_the_cpu_where_no_gpu_driver_is_loaded_and_torchs_answer_elsewhere(monkeypatch):
+    from trainer.runtime import device
+
+    monkeypatch.setattr(device, "no_gpu_here", lambda: True)
+    assert device.device_name("auto") == "cpu" and device.device_name("cpu") == "cpu"
+    monkeypatch.setattr(device, "no_gpu_here", lambda: False)
+    assert device.device_name("auto") == str(device.resolve_device("auto"))
