@@ -47,7 +47,7 @@ from tagger.library import (  # noqa: E402
     write_library,
 )
 from tests.support import FORMATS, tone, write_audio  # noqa: E402
-from trainer.runtime.audio import WindowSpec, decode_windows  # noqa: E402
+from trainer.runtime.audio import WindowChoice, WindowSpec, decode_windows  # noqa: E402
 
 DISTINCT_PER_FORMAT = 6
 #: Formats of the real-length tracks, in turn; each encoded from a FLAC by ffmpeg, as a ripper would.
@@ -114,6 +114,11 @@ def decode_only(tracks: list[Path], rate: int, spec: WindowSpec, workers: int) -
                                                      [spec] * len(tracks), chunksize=4))
 
 
+def machine() -> str:
+    return (f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+            f"Python {platform.python_version()}")
+
+
 def classify_real(args: argparse.Namespace, work: Path) -> None:
     """Tracks/s and windows/s per model family beside the decode-only ceiling (see the module)."""
     from tagger.engine import Classifier
@@ -123,9 +128,8 @@ def classify_real(args: argparse.Namespace, work: Path) -> None:
     tracks = real_tracks(work, args.real, args.clips)
     print(f"built {len(tracks)} tracks of {args.clips} real clips ({', '.join(REAL_FORMATS)}) in "
           f"{time.perf_counter() - start:.1f} s under {work}")
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-          f"Python {platform.python_version()}")
-    window = WindowSpec(max_windows=args.max_windows) if args.max_windows else None
+    print(machine())
+    window = WindowChoice(max_windows=args.max_windows)  # each model's own windows, at most this many
     print(f"{'model':<18} {'job':<12} {'tracks/s':>9} {'windows/s':>10} {'of ceiling':>10} {'load':>5}")
     for name, bundle in SHIPPED_BUNDLES.items():
         classifier = Classifier.load(bundle, device=args.device, window=window)
@@ -188,8 +192,7 @@ def main() -> None:
         audio_s = build_library(work, args.files, args.seconds)
         print(f"built {args.files} files ({', '.join(FORMATS)}) of {args.seconds:g} s in "
               f"{time.perf_counter() - start:.1f} s under {work}")
-        print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-              f"Python {platform.python_version()}, load average {os.getloadavg()[0]:.1f} before starting")
+        print(f"{machine()}, load average {os.getloadavg()[0]:.1f} before starting")
         with open_library(work / "library.db") as lib:
             report = timed("first scan", args.files, lambda: scan(lib, [work / "music"]))
             assert report.added == args.files and not report.unreadable, report
