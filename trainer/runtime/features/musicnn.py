@@ -27,7 +27,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from trainer.runtime.features import FeaturePipeline, register
 
 if TYPE_CHECKING:
-    pass
+    import torch
 
 SAMPLE_RATE = 16000
 N_FFT = 512
@@ -79,15 +79,24 @@ def log_mel(audio: np.ndarray, device: str = "cpu") -> np.ndarray:
     return np.log10(np.float32(10000.0) * (power @ mel_filters().T) + np.float32(1.0)).astype(np.float32)
 
 
+@cache
+def _torch_constants(device: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """The Hann window and the filterbank on ``device``, made once per device."""
+    import torch
+
+    return (torch.hann_window(N_FFT, periodic=True, dtype=torch.float32, device=device),
+            torch.from_numpy(mel_filters()).to(device))
+
+
 def _log_mel_torch(audio: np.ndarray, device: str) -> np.ndarray:
     import torch
 
+    window, filters = _torch_constants(device)
     with torch.inference_mode():
         x = torch.from_numpy(np.ascontiguousarray(audio)).to(device)
-        window = torch.hann_window(N_FFT, periodic=True, dtype=torch.float32, device=device)
         spec = torch.stft(x, N_FFT, HOP, window=window, center=True, pad_mode="constant", return_complex=True)
         power = spec.real.square() + spec.imag.square()                               # (batch, 257, frames)
-        mel = torch.matmul(torch.from_numpy(mel_filters()).to(device), power)
+        mel = torch.matmul(filters, power)
         return torch.log10(10000.0 * mel + 1.0).transpose(1, 2).cpu().numpy()
 
 
