@@ -1,13 +1,15 @@
-"""What classifying only some of a window's 3-s patches costs the default MusiCNN tagger, measured on
-the real GTZAN clips: each clip's first 30-s window (10 patches) judged on k patches spread evenly
-over it (``MusicnnMel(patches=k)``) against all 10, for k = 1..10.
+"""What classifying only some of a window's 3-s patches costs a shipped MusiCNN tagger (the MSD
+tagger by default, ``--model musicnn-mtt`` for the MagnaTagATune one), measured on the real GTZAN
+clips: each clip's first 30-s window (10 patches) judged on k patches spread evenly over it
+(``MusicnnMel(patches=k)``) against all 10, for k = 1..10.
 
 Per k: how often the top genre and the genres the tagger names (``tagger.genres.pick``: threshold
 and at most two) are the same as with every patch; the mean and largest absolute change of a genre
 probability; how often the clip's own GTZAN genre (jazz, rock; classical has no MSD genre) is among
 the genres named. The network runs once per patch; the subsets only change which patches are averaged.
+The excerpts (2-3 s) have one patch each, so no policy changes what they get.
 
-Usage: python scripts/musicnn_patch_policy.py [--folder DIR]
+Usage: python scripts/musicnn_patch_policy.py [--folder DIR] [--model musicnn-msd|musicnn-mtt]
 """
 
 from __future__ import annotations
@@ -26,14 +28,16 @@ from tagger.genres import pick  # noqa: E402
 from tests.support import gtzan_dir  # noqa: E402
 from trainer.runtime.audio import UnreadableAudio, cut_windows, decode  # noqa: E402
 from trainer.runtime.features.musicnn import MusicnnMel  # noqa: E402
+from trainer.runtime.resources import RESOURCES  # noqa: E402
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--folder", type=Path, help="GTZAN-style folder of <genre>/*.wav (default: the real clips)")
+    parser.add_argument("--model", choices=("musicnn-msd", "musicnn-mtt"), default="musicnn-msd")
     args = parser.parse_args()
     folder = args.folder or gtzan_dir() / "genres_original"
-    classifier = Classifier.load(device="cpu")
+    classifier = Classifier.load(RESOURCES / args.model, device="cpu")
     method, vocabulary = classifier.bundle.model, classifier.vocabulary
     clips, probs = [], []
     for path in sorted(folder.rglob("*.wav")):
@@ -46,7 +50,7 @@ def main() -> None:
         probs.append(method.window_outputs(MusicnnMel()(window))["probs"][0])   # (patches, labels)
         clips.append(path.parent.name)
     count = probs[0].shape[0]
-    print(f"{len(clips)} clips, {count} patches a window; against all {count} patches:")
+    print(f"{args.model}: {len(clips)} clips, {count} patches a window; against all {count} patches:")
     print("   k  same top genre  same genres named  mean |dp|  max |dp|  own genre named (jazz, rock)")
 
     def judged(p: np.ndarray) -> tuple[np.ndarray, list[str]]:

@@ -98,7 +98,7 @@ def load_classifier(args: argparse.Namespace):
     from tagger.engine import Classifier
 
     return Classifier.load(args.model, device=args.device, window=window_choice(args),
-                           exact_features=args.exact_features)
+                           exact_features=args.exact_features, patches=args.patches)
 
 
 def cmd_classify_paths(args: argparse.Namespace) -> int:
@@ -534,6 +534,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
                         f"threshold (default {DEFAULT_MAX_GENRES}); a GTZAN-10 model names its top genre")
     BY_KEY["window_s"].add_to(p)
     BY_KEY["hop_s"].add_to(p)
+    BY_KEY["patches"].add_to(p)
     p.add_argument("--max-windows", type=int, help="classify at most K windows spread over each track "
                    f"(default {DEFAULT_MAX_WINDOWS}: memory and time per track stay bounded however long it is)")
     p.add_argument("--exact-features", action="store_true",

@@ -87,6 +87,10 @@ OPTIONS: tuple[Option, ...] = (
            section="Analysis", minimum=0.0, maximum=300.0, special="the model's own", flag="--window"),
     Option("hop_s", "Hop between windows", float, 0.0, "Seconds from one window's start to the next.",
            section="Analysis", minimum=0.0, maximum=300.0, special="same as the window", flag="--hop"),
+    Option("patches", "Patches per window", int, 0,
+           "3-s patches of each window a MusiCNN tagger judges, spread over it; more is slower and closer "
+           "to judging all ten.", section="Analysis", minimum=0, maximum=10, special="the model's own",
+           flag="--patches"),
     Option("workers", "Decoding processes", int, -1,
            "Processes that decode audio in parallel; 0 decodes inside the app.",
            section="Analysis", minimum=-1, maximum=64, special="one per core", flag="--workers"),

@@ -202,13 +202,15 @@ class Classifier(NamedOutputs):
 
     @classmethod
     def load(cls, bundle_path: Path | str | None = None, device: str = "auto",
-             window: WindowSpec | WindowChoice | None = None, exact_features: bool = False) -> Classifier:
+             window: WindowSpec | WindowChoice | None = None, exact_features: bool = False,
+             patches: int | None = None) -> Classifier:
         """Load ``bundle_path`` (default: the shipped model) for ``device`` (auto, cpu, cuda, mps).
 
         ``window``: a ``WindowSpec`` replaces the bundle's own window specification (length, hop
         and tail rules); a ``WindowChoice`` changes only what the user chose of it.
         ``exact_features`` keeps the feature engine the bundle was trained with instead of its
-        fastest validated equivalent.
+        fastest validated equivalent. ``patches``: how many of each window's 3-s patches a
+        MusiCNN tagger judges (None: the bundle's own policy); other models judge whole windows.
         """
         from trainer.runtime import bundle as bundles
         from trainer.runtime.device import device_name
@@ -218,6 +220,8 @@ class Classifier(NamedOutputs):
         if hasattr(loaded.pipeline, "device"):
             loaded.pipeline.device = resolved
         pipeline = loaded.pipeline if exact_features else loaded.pipeline.fastest(resolved)
+        if patches is not None and hasattr(pipeline, "patches"):
+            pipeline.patches = patches
         own = loaded.manifest.window
         spec = window.applied_to(own) if isinstance(window, WindowChoice) else window or own
         return cls(loaded, spec, resolved, pipeline)

@@ -355,11 +355,12 @@ class MainWindow(QMainWindow):
         """The active model, loaded once and kept while the settings that shape it stay the same."""
         from tagger.engine import Classifier
 
-        key = (str(self.settings.bundle_path), self.settings["device"], self.settings.window_choice())
+        patches = self.settings["patches"] or None
+        key = (str(self.settings.bundle_path), self.settings["device"], self.settings.window_choice(), patches)
         if self._classifier_key != key:
             ctx.stage("loading model")
             self._classifier = Classifier.load(self.settings.bundle_path, device=self.settings["device"],
-                                               window=self.settings.window_choice())
+                                               window=self.settings.window_choice(), patches=patches)
             self._classifier_key = key
         return self._classifier
 

@@ -12,8 +12,8 @@ from tagger.options import BY_KEY, OPTIONS, coerce
 FLAGGED = [o for o in OPTIONS if o.flag]
 # The subcommand that offers each flag (the catalogue's --db is the top-level parser's).
 COMMAND = {"--model": "classify", "--device": "classify", "--workers": "classify", "--window": "classify",
-           "--hop": "classify", "--mode": "write", "--min-confidence": "write", "--max-genres": "write",
-           "--id3v23": "write"}
+           "--hop": "classify", "--patches": "classify", "--mode": "write", "--min-confidence": "write",
+           "--max-genres": "write", "--id3v23": "write"}
 
 
 def _parse(flag: str, *values: str) -> argparse.Namespace:

@@ -21,7 +21,7 @@ def test_bundles_load_with_the_package_tags(tag, first, taggers):
     assert loaded.manifest.method == f"musicnn-{tag}"
     assert loaded.labels[:5] == first and len(loaded.labels) == 50
     assert loaded.sample_rate == 16000
-    assert loaded.manifest.pipeline == {"name": "musicnn-mel", "params": {"sample_rate": 16000, "patches": None}}
+    assert loaded.manifest.pipeline == {"name": "musicnn-mel", "params": {"sample_rate": 16000, "patches": 4}}
     assert loaded.model.pretrained
     assert (BUNDLES[tag] / "MODEL_CARD.md").read_text().count("ISC") >= 1
 
@@ -68,5 +68,24 @@ def test_cli_classifies_a_real_clip(capsys):
     assert code == 0
     track = out["tracks"][0]
     assert track["windows"] == 1 and not track["padded"]
-    assert out["features"] == {"name": "musicnn-mel", "params": {"sample_rate": 16000, "patches": None}}
+    assert out["features"] == {"name": "musicnn-mel", "params": {"sample_rate": 16000, "patches": 4}}
     assert 0 < track["confidence"] <= 1
+
+
+@pytest.mark.parametrize("flag, judged", [([], [0, 3, 6, 9]), (["--patches", "10"], list(range(10))),
+                                          (["--patches", "2"], [0, 9]), (["--patches", "0"], [0, 3, 6, 9])])
+def test_a_window_is_judged_on_the_patches_the_policy_names(flag, judged, taggers, decoded, capsys):
+    """The shipped policy judges 4 of a 30-s window's ten patches, first to last; ``--patches N``
+    judges N (0: the model's own). The genres printed are the mean of those patches' tags."""
+    from trainer.runtime.features.musicnn import MusicnnMel
+
+    name = "genres_original/jazz.00002"
+    code = main(["classify", str(clip_path(name)), "--model", str(BUNDLES["msd"]), "--json", "--top", "3",
+                 "--workers", "0", "--device", "cpu", *flag])
+    out = json.loads(capsys.readouterr().out)
+    assert code == 0
+    every = taggers["msd"].model.window_outputs(MusicnnMel()(decoded[name][None, : 30 * 16000]))["probs"][0]
+    vocabulary = Vocabulary.of(taggers["msd"].labels, taggers["msd"].manifest.vocabulary)
+    want = vocabulary.split(every[judged].mean(axis=0)[None])[0][0]
+    for row in out["tracks"][0]["top"]:
+        assert abs(row["p"] - want[vocabulary.genres.index(row["genre"])]) < 1e-4

@@ -90,4 +90,5 @@ def test_a_patch_subset_keeps_patches_spread_over_the_window(decoded):
     window = decoded[CLIP][None, : 30 * 16000]
     every, three = MusicnnMel()(window), MusicnnMel(patches=3)(window)
     assert three.shape == (1, 3, PATCH_FRAMES, 96)
-    np.testing.assert_array_equal(three[0], every[0, [0, 4, 9]])
+    # only the chosen patches' frames are computed: the same values, up to float32 rounding
+    np.testing.assert_allclose(three[0], every[0, [0, 4, 9]], rtol=1e-6, atol=1e-6)
