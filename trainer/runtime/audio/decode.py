@@ -31,7 +31,7 @@ import numpy as np
 import soundfile as sf
 import soxr
 
-from trainer.runtime.audio.sniff import sniff, truncation, why_undecodable
+from trainer.runtime.audio.sniff import Sniffed, sniff, truncation, why_undecodable
 from trainer.runtime.audio.windows import (
     Windows,
     WindowSpec,
@@ -176,9 +176,9 @@ def not_regular(mode: int) -> str:
     return f"not a regular file ({_KINDS.get(stat.S_IFMT(mode), 'special')})"
 
 
-def _check(path: Path) -> None:
+def _check(path: Path) -> Sniffed:
     """Refuse, before any decoder opens it, what no decoder should: a FIFO or device (opening one
-    blocks), an empty file, and a file whose content is plainly not audio."""
+    blocks), an empty file, and a file whose content is plainly not audio; say what the rest is."""
     try:
         info = os.stat(path)
     except OSError as exc:
@@ -193,11 +193,15 @@ def _check(path: Path) -> None:
         raise UnreadableAudio(path, f"cannot read: {exc.strerror}") from None
     if found.kind is None and found.what != "unrecognised data":
         raise UnreadableAudio(path, f"{found.what}, not audio")
+    return found
 
 
-def _sources(path: Path) -> Iterator[tuple[_Source, Callable[[Path], _Source]]]:
-    """Each decoder that opens ``path`` (in order of preference), with the reader that opened it."""
-    for reader in (_soundfile, _ffmpeg):
+def _sources(path: Path, found: Sniffed) -> Iterator[tuple[_Source, Callable[[Path], _Source]]]:
+    """Each decoder that opens ``path`` (in order of preference), with the reader that opened it.
+    FFmpeg only gets content with an audio format's header: libsndfile already reads an MP3 behind
+    junk, and loading FFmpeg's libraries (torch with them) for data with no header, a damaged
+    file's usual state, costs each worker seconds and a gigabyte to learn nothing."""
+    for reader in (_soundfile, _ffmpeg) if found.kind is not None else (_soundfile,):
         try:
             yield reader(path), reader
         except Exception:  # noqa: BLE001 - each backend raises its own types; the caller says what the file is
@@ -237,8 +241,8 @@ def decode(path: Path | str, sample_rate: int) -> DecodedAudio:
     Raises ``UnreadableAudio`` with a reason for missing, empty, non-audio or undecodable files.
     """
     path = Path(path)
-    _check(path)
-    for source, _ in _sources(path):
+    found = _check(path)
+    for source, _ in _sources(path, found):
         blocks = [b for b in _mono(source, sample_rate, path) if len(b)]
         if blocks:
             samples = np.concatenate(blocks)
@@ -251,8 +255,8 @@ def decodable_duration(path: Path | str) -> float:
     """Seconds of audio that really decode from ``path`` (a truncated file's header claims more);
     one pass at the native rate, a block at a time. Raises ``UnreadableAudio`` like ``decode``."""
     path = Path(path)
-    _check(path)
-    for source, _ in _sources(path):
+    found = _check(path)
+    for source, _ in _sources(path, found):
         frames = sum(len(block) for block in source.blocks())
         if frames:
             return frames / source.rate
@@ -348,11 +352,11 @@ def decode_windows(path: Path | str, sample_rate: int, spec: WindowSpec = Window
     ``UnreadableAudio`` like ``decode``.
     """
     path = Path(path)
-    _check(path)
+    found = _check(path)
     if (sought := _seek_windows(path, sample_rate, spec)) is not None:
         return sought
     length = int(round(spec.length_s * sample_rate))
-    for source, reader in _sources(path):
+    for source, reader in _sources(path, found):
         estimate = round(source.declared * sample_rate / source.rate) if source.declared else 0
         got, last, n = _collect(source, sample_rate, path, plan_windows(estimate, sample_rate, spec), length)
         if n == 0:

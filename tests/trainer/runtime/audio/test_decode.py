@@ -217,3 +217,38 @@ def test_ffmpeg_decodes_in_ranges_identical_to_one_continuous_decode(tmp_path):
     path = write_audio(tmp_path / "long.m4a", tone(95.0, 44100, channels=2), 44100)
     whole = AudioDecoder(str(path)).get_all_samples().data.numpy().T
     np.testing.assert_array_equal(np.concatenate(list(_ffmpeg(path).blocks())), whole)
+
+
+_REFUSE = """
+import sys
+from trainer.runtime.audio import UnreadableAudio, decode_windows
+try:
+    decode_windows(sys.argv[1], 16000)
+except UnreadableAudio as exc:
+    print(exc.reason)
+print("torchcodec" in sys.modules, "torch" in sys.modules)
+"""
+
+
+def test_data_with_no_audio_header_is_refused_without_loading_ffmpeg(tmp_path):
+    """GTZAN's damaged jazz.00054 and plain noise: libsndfile alone says no, and no worker loads
+    FFmpeg's libraries (with torch: seconds and a gigabyte) for data no decoder can read."""
+    noise = tmp_path / "noise.wav"
+    noise.write_bytes(b"\x00" + np.random.default_rng(1).integers(0, 256, 50_000, dtype=np.uint8).tobytes())
+    for path in (gtzan_dir() / "genres_original" / "jazz" / "jazz.00054.wav", noise):
+        done = subprocess.run([sys.executable, "-c", _REFUSE, str(path)], capture_output=True, text=True,
+                              check=True, cwd=REPO_ROOT)
+        reason, loaded = done.stdout.strip().splitlines()
+        assert reason == "not a readable audio file (no known audio header: raw or damaged data)"
+        assert loaded == "False False", path
+
+
+def test_an_mp3_behind_junk_still_decodes(tmp_path):
+    """Leading junk hides an MP3's header from the sniffer; libsndfile still finds its frames."""
+    clean = write_audio(tmp_path / "clean.mp3", tone(4.0), 44100)
+    junk = tmp_path / "junk.mp3"
+    junk.write_bytes(b"\x00" * 700 + b"ripped by some tool " * 20 + clean.read_bytes())
+    want, got = decode(clean, 16000).samples, decode(junk, 16000).samples
+    assert abs(len(got) - len(want)) < 0.05 * 16000
+    n = min(len(want), len(got))
+    assert np.corrcoef(want[: n // 2], got[: n // 2])[0, 1] > 0.99
