@@ -16,7 +16,8 @@ epochs without progress, the networks that train a pretrained encoder (ImageNet,
 ``HEAVY_EPOCHS``, and every training at ``CPU_SECONDS`` of wall-clock time (it ends after the epoch
 in which the limit passes, keeping the best epoch's weights), for CPU-only machines: without the
 time limit the image and frame networks took 5-10 minutes a run on the 2-3 s GTZAN excerpts on 2
-cores, and the whole table hours; with it the table fits 90 minutes there. A run the limit cut is
+cores, and the whole table hours; with it, under 2 hours (the limit ends training only between
+epochs, and an epoch of the image networks can take longer than the limit). A run the limit cut is
 marked in the table, as its figure then depends on the machine's speed. ``tiny``
 caps every training at ``TINY_EPOCHS`` epochs and shrinks what the methods themselves shrink, for
 CI-sized runs whose figures say nothing about the seeds.
