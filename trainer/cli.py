@@ -262,7 +262,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:1, mps")
     p.add_argument("--budget", choices=("full", "cpu", "tiny"), default="full",
                    help="full: the seeds' own epochs (for a GPU); cpu: at most 30 epochs, early stopping after 5 "
-                        "without progress, 5 for nets that train a pretrained encoder; tiny: at most 2 epochs and "
+                        "without progress, 5 for nets that train a pretrained encoder, and 30 s per training "
+                        "(ends after the epoch that passes it); tiny: at most 2 epochs and "
                         "tiny random encoders, for CI-sized runs (default full)")
     p.set_defaults(func=cmd_reproduce)
 

@@ -2,7 +2,8 @@
 
 Optimiser (Adam, AdamW or SGD with momentum, as each seed used), optional cosine schedule,
 early stopping on validation accuracy with the best weights restored, mixed precision on CUDA,
-a progress callback per epoch, cooperative cancellation, and seeded determinism.
+a progress callback per epoch, cooperative cancellation, seeded determinism, and an optional
+wall-clock limit (a run cut by it depends on the machine's speed, so ``FitResult`` says so).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
 import torch
@@ -32,11 +34,22 @@ class EpochLog:
     seconds: float
 
 
+StopReason = Literal["epochs", "patience", "time"]
+
+
 @dataclass
 class FitResult:
+    """The best epoch (whose weights the model keeps), every epoch's log, and why training ended:
+    all epochs run, early stopping, or ``TrainConfig.max_seconds`` passed."""
+
     best_epoch: int
     history: list[EpochLog] = field(default_factory=list)
-    stopped_early: bool = False
+    stopped_by: StopReason = "epochs"
+
+    @property
+    def epochs(self) -> int:
+        """Epochs actually run."""
+        return len(self.history)
 
 
 def seed_everything(seed: int) -> None:
@@ -84,7 +97,8 @@ def fit(
     """Train ``model`` in place; with ``valid``, keep the weights of the best validation epoch.
 
     ``model(x)`` must return logits. ``before_epoch`` lets a method change what is trainable
-    (e.g. unfreeze an encoder after N epochs). ``cancel`` is polled between batches.
+    (e.g. unfreeze an encoder after N epochs). ``cancel`` is polled between batches. With
+    ``cfg.max_seconds``, training ends after the epoch in which that much time has passed.
     """
     seed_everything(cfg.seed)
     device = resolve_device(cfg.device)
@@ -101,6 +115,7 @@ def fit(
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
     result = FitResult(best_epoch=0)
     best_acc, best_state, since_best = -1.0, None, 0
+    training_started = time.perf_counter()
     for epoch in range(1, cfg.epochs + 1):
         if before_epoch is not None:
             before_epoch(epoch, model, optimizer)
@@ -129,15 +144,18 @@ def fit(
             on_epoch(log)
         if valid_acc is None:
             result.best_epoch = epoch
-            continue
-        if valid_acc > best_acc:
+        elif valid_acc > best_acc:
             best_acc, best_state, since_best = valid_acc, copy.deepcopy(model.state_dict()), 0
             result.best_epoch = epoch
         else:
             since_best += 1
             if cfg.patience is not None and since_best >= cfg.patience:
-                result.stopped_early = True
+                result.stopped_by = "patience"
                 break
+        if (cfg.max_seconds is not None and epoch < cfg.epochs
+                and time.perf_counter() - training_started >= cfg.max_seconds):
+            result.stopped_by = "time"
+            break
     if best_state is not None:
         model.load_state_dict(best_state)
     model.eval()

@@ -43,25 +43,36 @@ def _cell(stats: dict[str, float] | None) -> str:
     return f"{100 * stats['mean']:.1f} ± {100 * stats['std']:.1f}"
 
 
+def _train_cell(row: dict[str, Any]) -> str:
+    """Mean training seconds, marked where a time limit ended training (the figure then depends
+    on the machine's speed)."""
+    text = f"{row['train_seconds']:.1f}"
+    return f"{text} (time-cut {row['time_cut']}/{row['runs']})" if row.get("time_cut") else text
+
+
 def comparison_table(rows: Iterable[dict[str, Any]], protocols: list[str]) -> str:
     """Markdown: method, input (and how it was adapted, where any row was), pretrained, published
     figure and protocol, then ours per protocol.
 
     Each row carries ``method``, ``input``, ``published``, ``seed_protocol``, ``pretrained``,
-    ``train_seconds``, optionally ``adaptation`` and, per protocol, accuracy statistics from
-    ``evaluate.spread`` plus the number of test songs.
+    ``train_seconds``, optionally ``adaptation``, ``epochs`` (mean epochs run; None for methods
+    without epochs), ``time_cut`` and ``runs`` (runs a time limit ended, of all), and, per
+    protocol, accuracy statistics from ``evaluate.spread`` plus the number of test songs.
     """
     rows = list(rows)
     adapted = any(row.get("adaptation") for row in rows)
+    counted = any(row.get("epochs") is not None for row in rows)
     head = ["method", "seed", "input", *(["input adapted to the data"] if adapted else []), "pretrained",
             "published %", "seed's protocol"]
-    head += [f"ours % ({p})" for p in protocols] + ["test songs", "train s"]
+    head += [f"ours % ({p})" for p in protocols] + ["test songs", "train s", *(["epochs"] if counted else [])]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for row in rows:
         pretrained = {True: "yes", False: "**not pretrained**", None: "–"}[row.get("pretrained")]
         cells = [row["method"], row["seed"], row["input"], *([row.get("adaptation") or "as the seed"] if adapted else []),
                  pretrained, row["published"] or "–", row["seed_protocol"] or "–"]
         cells += [_cell(row["results"].get(p)) for p in protocols]
-        cells += [" / ".join(str(row["n_test"].get(p, "–")) for p in protocols), f"{row['train_seconds']:.1f}"]
+        cells += [" / ".join(str(row["n_test"].get(p, "–")) for p in protocols), _train_cell(row)]
+        if counted:
+            cells.append("–" if row.get("epochs") is None else f"{row['epochs']:.1f}")
         lines.append("| " + " | ".join(str(c) for c in cells) + " |")
     return "\n".join(lines)
