@@ -9,7 +9,7 @@ import sys
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 from tqdm import tqdm
@@ -114,31 +114,33 @@ def cmd_classify_paths(args: argparse.Namespace) -> int:
         print("error: no audio files found in the given paths", file=sys.stderr)
         return 2
     tracks, failures = [], []
-    results = classifier.classify_paths(files, workers=args.workers)
-    for result in tqdm(results, total=len(files), desc="classify", unit="track", file=sys.stderr, disable=None):
-        if isinstance(result, TrackFailure):
-            failures.append({"path": str(result.path), "reason": result.reason})
+    # the worker processes end here: left to the interpreter's exit, their pool's shutdown races it
+    with closing(classifier):
+        results = classifier.classify_paths(files, workers=args.workers)
+        for result in tqdm(results, total=len(files), desc="classify", unit="track", file=sys.stderr, disable=None):
+            if isinstance(result, TrackFailure):
+                failures.append({"path": str(result.path), "reason": result.reason})
+                if not args.json:
+                    tqdm.write(f"skipped {shown(result.path)}: {shown(result.reason)}", file=sys.stderr)
+                continue
+            top = result.top(args.top)
+            genres = result.genres(args.max_genres)
+            descriptors = result.top_descriptors(args.top)
+            why = caveat(result.padded, result.audio_fraction, result.truncated, result.duration_s)
+            tracks.append({"path": str(result.path), "genre": top[0][0], "confidence": round(top[0][1], 4),
+                           "genres": genres, "top": [{"genre": g, "p": round(p, 4)} for g, p in top],
+                           "descriptors": [{"descriptor": d, "p": round(p, 4)} for d, p in descriptors],
+                           "windows": result.n_windows, "padded": result.padded,
+                           "audio_fraction": round(result.audio_fraction, 4), "truncated": result.truncated,
+                           "caveat": why, "duration_s": round(result.duration_s, 2)})
             if not args.json:
-                tqdm.write(f"skipped {shown(result.path)}: {shown(result.reason)}", file=sys.stderr)
-            continue
-        top = result.top(args.top)
-        genres = result.genres(args.max_genres)
-        descriptors = result.top_descriptors(args.top)
-        why = caveat(result.padded, result.audio_fraction, result.truncated, result.duration_s)
-        tracks.append({"path": str(result.path), "genre": top[0][0], "confidence": round(top[0][1], 4),
-                       "genres": genres, "top": [{"genre": g, "p": round(p, 4)} for g, p in top],
-                       "descriptors": [{"descriptor": d, "p": round(p, 4)} for d, p in descriptors],
-                       "windows": result.n_windows, "padded": result.padded,
-                       "audio_fraction": round(result.audio_fraction, 4), "truncated": result.truncated,
-                       "caveat": why, "duration_s": round(result.duration_s, 2)})
-        if not args.json:
-            scores = dict(result.top(len(result.labels)))
-            named = " / ".join(f"{g} {scores.get(g, 0.0):.0%}" for g in genres) or f"(no genre at {result.threshold:.0%})"
-            others = ", ".join(f"{g} {p:.0%}" for g, p in top if g not in genres)
-            heard = f"\t{{{', '.join(f'{d} {p:.0%}' for d, p in descriptors)}}}" if descriptors else ""
-            note = f" (not to be trusted: {why})" if why else ""
-            tqdm.write(f"{shown(result.path)}\t{named}{note}\t[{others}]{heard}\t"
-                       f"{plural(result.n_windows, 'window')}")
+                scores = dict(result.top(len(result.labels)))
+                named = " / ".join(f"{g} {scores.get(g, 0.0):.0%}" for g in genres) or f"(no genre at {result.threshold:.0%})"
+                others = ", ".join(f"{g} {p:.0%}" for g, p in top if g not in genres)
+                heard = f"\t{{{', '.join(f'{d} {p:.0%}' for d, p in descriptors)}}}" if descriptors else ""
+                note = f" (not to be trusted: {why})" if why else ""
+                tqdm.write(f"{shown(result.path)}\t{named}{note}\t[{others}]{heard}\t"
+                           f"{plural(result.n_windows, 'window')}")
     if args.json:
         json.dump({"model": classifier.bundle_id, "features": classifier.features, "threshold": classifier.threshold,
                    "tracks": tracks, "failures": failures}, sys.stdout, indent=2)
@@ -152,7 +154,7 @@ def cmd_classify_library(args: argparse.Namespace) -> int:
     from tagger.library import classify_library
 
     classifier = load_classifier(args)
-    with open_db(args) as lib, stop_on_ctrl_c() as stop, progress_bar("classify") as progress:
+    with closing(classifier), open_db(args) as lib, stop_on_ctrl_c() as stop, progress_bar("classify") as progress:
         report = classify_library(lib, classifier, source=str(args.model.resolve()) if args.model else None,
                                   workers=args.workers, progress=progress, cancel=stop)
     status = 1 if report.failed else 0

@@ -23,6 +23,7 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QWidget
+from sqlalchemy.exc import SQLAlchemyError
 
 from tagger.library import Library, listing
 from tagger.library.listing import Filters, folder_of
@@ -146,7 +147,10 @@ class TrackTableModel(QAbstractTableModel):
         page = position // self.PAGE
         if page not in self._pages:
             ids = self._ids[page * self.PAGE:(page + 1) * self.PAGE]
-            found = listing.rows(self.lib, ids) if self.lib and ids else {}
+            try:
+                found = listing.rows(self.lib, ids) if self.lib and ids else {}
+            except SQLAlchemyError:   # the catalogue vanished or broke under the window: blank rows, read
+                return None           # again at the next paint; the job that meets it says what happened
             self._pages[page] = [found.get(i) for i in ids]
             if len(self._pages) > self.MAX_PAGES:
                 self._pages.popitem(last=False)

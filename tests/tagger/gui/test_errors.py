@@ -113,3 +113,17 @@ def test_a_write_whose_catalogue_vanishes_promises_no_undo(qtbot, window, music,
     assert "Undo cannot put the old genres back" in text and "puts the old genres back." not in text
     tracks = [p for p in music.rglob("*") if p.suffix in (".flac", ".ogg", ".mp3", ".wav") and p.name != "broken.mp3"]
     assert [p for p in tracks if read_tags(p).genres] == [Path(written[0])]
+
+
+def test_a_table_whose_catalogue_vanishes_shows_blank_rows(qtbot, window, music):
+    """Painting rows whose catalogue was deleted under the window: blank cells, no exception in
+    Qt's event loop (the job that meets the loss is the one that says so)."""
+    window.add_folder(music)
+    wait_idle(qtbot, window)
+    model = window.model
+    assert model.rowCount() > 0 and model.data(model.index(0, 0)) is not None
+    window.lib.engine.dispose()   # the next query opens the file anew, as after the catalogue is gone
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{window.lib.path}{suffix}").unlink(missing_ok=True)
+    model._pages.clear()
+    assert [model.data(model.index(r, 0)) for r in range(model.rowCount())] == [None] * model.rowCount()

@@ -40,6 +40,9 @@ class FakeClassifier:
             probs[LABELS.index(genre_of(path.name))] = 0.8
             yield TrackResult(path, LABELS, probs, np.stack([probs, probs]), np.array([0.0, 0.5]), True, 1.0)
 
+    def close(self) -> None:
+        """No worker processes to end."""
+
 
 def make_library(folder: Path) -> dict[str, Path]:
     """One short file per format named ``<genre>-<format>.<ext>`` (genres cycle through LABELS),
