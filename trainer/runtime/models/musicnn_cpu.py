@@ -53,7 +53,8 @@ GROUP_POSITIONS = 16
 # Output frames of a temporal bank one banded product gives (three products a patch): fewer zeros
 # multiplied than one product over all 187 frames, about 20% faster.
 BANDED_FRAMES = 64
-# Patches per pass through the network: its sliding windows take about 20 MB a patch.
+# Patches per pass through the network: a full-rank bank (the MTT tagger's first timbral one) copies
+# out its windows, about 20 MB a patch with their products; a factored bank's take about 1 MB.
 CHUNK = 4
 OUTPUTS = ("logits", "probs", "timbral", "temporal", "cnn1", "cnn2", "cnn3", "max_pool", "mean_pool", "penultimate")
 
