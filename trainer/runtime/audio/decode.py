@@ -230,9 +230,9 @@ def _mono(source: _Source, sample_rate: int, path: Path) -> Iterator[np.ndarray]
         yield resampler.resample_chunk(np.zeros(0, dtype=np.float32), last=True)
 
 
-def _truncated(source: _Source, frames_at_rate: int, sample_rate: int, path: Path) -> bool:
+def _truncated(source: _Source, frames_at_rate: int, sample_rate: int, path: Path, found: Sniffed) -> bool:
     short = source.declared is not None and frames_at_rate < _DECLARED_SHARE * source.declared * sample_rate / source.rate
-    return source.broke_off or short or truncation(path) is not None
+    return source.broke_off or short or truncation(path, found) is not None
 
 
 def decode(path: Path | str, sample_rate: int) -> DecodedAudio:
@@ -247,7 +247,7 @@ def decode(path: Path | str, sample_rate: int) -> DecodedAudio:
         if blocks:
             samples = np.concatenate(blocks)
             return DecodedAudio(samples, sample_rate, source.rate, source.channels,
-                                _truncated(source, len(samples), sample_rate, path))
+                                _truncated(source, len(samples), sample_rate, path, found))
     raise UnreadableAudio(path, why_undecodable(path))
 
 
@@ -312,7 +312,7 @@ def _read_range(handle: sf.SoundFile, frames: int, start: int, stop: int, sample
     return np.concatenate(out)[start - j0:stop - j0]
 
 
-def _seek_windows(path: Path, sample_rate: int, spec: WindowSpec) -> DecodedWindows | None:
+def _seek_windows(path: Path, sample_rate: int, spec: WindowSpec, found: Sniffed) -> DecodedWindows | None:
     """The windows read by seeking to each of them; ``None`` when the file is not one to trust
     with that (libsndfile cannot read it, it declares no length or is shorter than it declares,
     it breaks partway), and the caller decodes it from the start instead."""
@@ -322,7 +322,7 @@ def _seek_windows(path: Path, sample_rate: int, spec: WindowSpec) -> DecodedWind
         return None
     with handle:
         declared, rate = int(handle.frames), int(handle.samplerate)
-        if declared <= 0 or not handle.seekable() or truncation(path) is not None:
+        if declared <= 0 or not handle.seekable() or truncation(path, found) is not None:
             return None
         try:
             tail_from = max(0, declared - rate)  # the length is what decodes: read the last second to the end
@@ -353,7 +353,7 @@ def decode_windows(path: Path | str, sample_rate: int, spec: WindowSpec = Window
     """
     path = Path(path)
     found = _check(path)
-    if (sought := _seek_windows(path, sample_rate, spec)) is not None:
+    if (sought := _seek_windows(path, sample_rate, spec, found)) is not None:
         return sought
     length = int(round(spec.length_s * sample_rate))
     for source, reader in _sources(path, found):
@@ -361,7 +361,7 @@ def decode_windows(path: Path | str, sample_rate: int, spec: WindowSpec = Window
         got, last, n = _collect(source, sample_rate, path, plan_windows(estimate, sample_rate, spec), length)
         if n == 0:
             continue
-        truncated = _truncated(source, n, sample_rate, path)
+        truncated = _truncated(source, n, sample_rate, path, found)
         kept_from = n - len(last)
         got.update((r, last[r[0] - kept_from:r[1] - kept_from]) for r in plan_windows(n, sample_rate, spec)
                    if r not in got and r[0] >= kept_from)
