@@ -4,6 +4,8 @@ Optimiser (Adam, AdamW or SGD with momentum, as each seed used), optional cosine
 early stopping on validation accuracy with the best weights restored, mixed precision on CUDA,
 a progress callback per epoch, cooperative cancellation, seeded determinism, and an optional
 wall-clock limit (a run cut by it depends on the machine's speed, so ``FitResult`` says so).
+Convolution weights train in channels-last layout, which oneDNN and cuDNN run about twice as fast
+as the default layout for 2-D convolutions; they are handed back in the default layout.
 """
 
 from __future__ import annotations
@@ -70,12 +72,18 @@ def _optimizer(params, cfg: TrainConfig) -> torch.optim.Optimizer:
     return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
 
 
+def _on(x: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """A batch on ``device``; image batches (4-D) in the channels-last layout the weights train in."""
+    x = x.to(device, non_blocking=True)
+    return x.contiguous(memory_format=torch.channels_last) if x.dim() == 4 else x
+
+
 def _evaluate(model: nn.Module, loader: DataLoader, loss_fn: nn.Module, device: torch.device) -> tuple[float, float]:
     model.eval()
     total, correct, loss_sum = 0, 0, 0.0
     with torch.no_grad():
         for xb, yb in loader:
-            xb, yb = xb.to(device), yb.to(device)
+            xb, yb = _on(xb, device), yb.to(device)
             logits = model(xb)
             loss_sum += float(loss_fn(logits, yb)) * len(yb)
             correct += int((logits.argmax(1) == yb).sum())
@@ -98,11 +106,13 @@ def fit(
 
     ``model(x)`` must return logits. ``before_epoch`` lets a method change what is trainable
     (e.g. unfreeze an encoder after N epochs). ``cancel`` is polled between batches. With
-    ``cfg.max_seconds``, training ends after the epoch in which that much time has passed.
+    ``cfg.max_seconds``, training ends at the first batch after that much time has passed (the
+    epoch it cuts is validated and logged like a whole one), so a budget bounds the time of a
+    network whose single epoch is longer than the budget.
     """
     seed_everything(cfg.seed)
     device = resolve_device(cfg.device)
-    model.to(device)
+    model.to(device, memory_format=torch.channels_last)
     loss_fn = loss_fn or nn.CrossEntropyLoss()
     generator = torch.Generator().manual_seed(cfg.seed)
     train_loader = DataLoader(train, batch_size=cfg.batch_size, shuffle=True, generator=generator,
@@ -115,16 +125,19 @@ def fit(
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
     result = FitResult(best_epoch=0)
     best_acc, best_state, since_best = -1.0, None, 0
-    training_started = time.perf_counter()
+    deadline = None if cfg.max_seconds is None else time.perf_counter() + cfg.max_seconds
     for epoch in range(1, cfg.epochs + 1):
         if before_epoch is not None:
             before_epoch(epoch, model, optimizer)
         model.train()
-        started, loss_sum, seen = time.perf_counter(), 0.0, 0
+        started, loss_sum, seen, cut = time.perf_counter(), 0.0, 0, False
         for xb, yb in train_loader:
             if cancel is not None and cancel():
                 raise Cancelled("training cancelled")
-            xb, yb = xb.to(device, non_blocking=True), yb.to(device, non_blocking=True)
+            if deadline is not None and seen and time.perf_counter() >= deadline:
+                cut = True
+                break
+            xb, yb = _on(xb, device), yb.to(device, non_blocking=True)
             optimizer.zero_grad(set_to_none=True)
             with torch.autocast(device.type, enabled=use_amp):
                 loss = loss_fn(model(xb), yb)
@@ -149,14 +162,14 @@ def fit(
             result.best_epoch = epoch
         else:
             since_best += 1
-            if cfg.patience is not None and since_best >= cfg.patience:
-                result.stopped_by = "patience"
-                break
-        if (cfg.max_seconds is not None and epoch < cfg.epochs
-                and time.perf_counter() - training_started >= cfg.max_seconds):
+        if cut or (deadline is not None and epoch < cfg.epochs and time.perf_counter() >= deadline):
             result.stopped_by = "time"
+            break
+        if cfg.patience is not None and since_best >= cfg.patience:
+            result.stopped_by = "patience"
             break
     if best_state is not None:
         model.load_state_dict(best_state)
+    model.to(memory_format=torch.contiguous_format)
     model.eval()
     return result

@@ -13,14 +13,13 @@ and ``--set`` overrides, applied to the methods that have the setting. A method 
 Budgets: ``full`` trains with each seed's own epochs and patience (meant for a GPU); ``cpu`` caps
 every training at ``CPU_EPOCHS`` epochs with early stopping on validation after ``CPU_PATIENCE``
 epochs without progress, the networks that train a pretrained encoder (ImageNet, wav2vec2) at
-``HEAVY_EPOCHS``, and every training at ``CPU_SECONDS`` of wall-clock time (it ends after the epoch
-in which the limit passes, keeping the best epoch's weights), for CPU-only machines: without the
-time limit the image and frame networks took 5-10 minutes a run on the 2-3 s GTZAN excerpts on 2
-cores, and the whole table hours; with it, under 2 hours (the limit ends training only between
-epochs, and an epoch of the image networks can take longer than the limit). A run the limit cut is
-marked in the table, as its figure then depends on the machine's speed. ``tiny``
-caps every training at ``TINY_EPOCHS`` epochs and shrinks what the methods themselves shrink, for
-CI-sized runs whose figures say nothing about the seeds.
+``HEAVY_EPOCHS``, and every training at ``CPU_SECONDS`` of wall-clock time (it ends at the first
+batch after the limit, keeping the best epoch's weights), and averages Kaggle figures over
+``CPU_IMAGE_POOL`` x ``CPU_IMAGE_POOL`` pixels before the CNNs (the table says so), for CPU-only
+machines: the limit bounds every run whatever its epoch costs, so the time of a whole reproduction
+is known before it starts, but a run the limit cut depends on the machine's speed and is marked in
+the table. ``tiny`` caps every training at ``TINY_EPOCHS`` epochs and shrinks what the methods
+themselves shrink, for CI-sized runs whose figures say nothing about the seeds.
 
 Audio data shorter than the seeds' 30-s clips is cut into shorter windows (see
 ``trainer.data.audio_source.fitted_window``); the table's "input" column then gives, per method,
@@ -31,7 +30,11 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import multiprocessing
 import traceback
+from collections.abc import Iterator
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -52,12 +55,15 @@ from trainer.runtime.device import resolve_device
 from trainer.runtime.errors import MethodUnavailable
 from trainer.runtime.features import make as make_pipeline
 from trainer.runtime.models.base import TrainConfig
+from trainer.runtime.models.image_nets import ImageCnnConfig
 
 TINY_EPOCHS = 2
 CPU_EPOCHS = 30
 CPU_PATIENCE = 5
 HEAVY_EPOCHS = 5
-CPU_SECONDS = 30.0
+CPU_SECONDS = 90.0
+# Kaggle figures (spectrogram-image) averaged over 2x2 pixels: a quarter of the convolutions' work.
+CPU_IMAGE_POOL = 2
 Budget = Literal["full", "cpu", "tiny"]
 # The seeds' clips: every seed trained on GTZAN's 30-s clips.
 SEED_CLIP_S = 30.0
@@ -76,14 +82,20 @@ class Settings:
     overrides: dict[str, Any] = field(default_factory=dict)
 
 
-def _train_configs(config: Any, prefix: str = "") -> dict[str, TrainConfig]:
-    """Every ``TrainConfig`` inside a (nested) config, by dotted path."""
-    if isinstance(config, TrainConfig):
-        return {prefix.rstrip("."): config}
+def _configs(config: Any, kind: type, prefix: str = "") -> dict[str, Any]:
+    """Every ``kind`` config inside a (nested) config, by dotted path (with a trailing dot; "" for
+    the config itself)."""
+    if isinstance(config, kind):
+        return {prefix: config}
     if not dataclasses.is_dataclass(config):
         return {}
-    return {path: train for f in dataclasses.fields(config)
-            for path, train in _train_configs(getattr(config, f.name), f"{prefix}{f.name}.").items()}
+    return {path: found for f in dataclasses.fields(config)
+            for path, found in _configs(getattr(config, f.name), kind, f"{prefix}{f.name}.").items()}
+
+
+def image_pool(config: Any) -> int:
+    """How many pixels a side an image CNN config averages before its first block (1: none)."""
+    return max((c.pool for c in _configs(config, ImageCnnConfig).values()), default=1)
 
 
 def _has_setting(config: Any, key: str) -> bool:
@@ -115,14 +127,16 @@ def method_overrides(spec: MethodSpec, settings: Settings) -> dict[str, Any]:
     user = {k: v for k, v in settings.overrides.items() if _has_setting(spec.config, k)}
     config, overrides = spec.make_config(**user), {}
     cap = epoch_cap(spec, settings.budget)
-    for path, train in _train_configs(config).items():
-        overrides[f"{path}.device"] = settings.device
+    for path, train in _configs(config, TrainConfig).items():
+        overrides[f"{path}device"] = settings.device
         if cap is not None:
-            overrides[f"{path}.epochs"] = min(cap, train.epochs)
+            overrides[f"{path}epochs"] = min(cap, train.epochs)
         if settings.budget == "cpu":
             if train.patience is not None:
-                overrides[f"{path}.patience"] = min(CPU_PATIENCE, train.patience)
-            overrides[f"{path}.max_seconds"] = CPU_SECONDS
+                overrides[f"{path}patience"] = min(CPU_PATIENCE, train.patience)
+            overrides[f"{path}max_seconds"] = CPU_SECONDS
+    if settings.budget == "cpu" and spec.pipeline == "spectrogram-image":
+        overrides.update({f"{path}pool": CPU_IMAGE_POOL for path in _configs(config, ImageCnnConfig)})
     for name, value in (("device", settings.device), ("cache_dir", settings.cache_dir)):
         if value is not None and _has_setting(config, name):
             overrides[name] = value
@@ -180,25 +194,34 @@ def _shape(pipeline_name: str, params: dict[str, Any], seconds: float) -> tuple[
     return tuple(pipeline(noise.astype(np.float32)).shape[1:])
 
 
-def input_adaptation(spec: MethodSpec, window: WindowSpec | None, shapes: dict[Any, tuple[int, ...]]) -> str:
-    """How a method's input differs from the seed's when audio is cut into windows shorter than
-    the seeds' 30-s clips ("" when it does not): the window, the shape the network reads against
-    the seed's, and how much audio an embedding encoder sees. ``shapes`` memoises pipeline runs."""
-    if window is None or window.length_s >= SEED_CLIP_S:
-        return ""
-    ours, seeds = ((spec.pipeline, json.dumps(spec.pipeline_params, sort_keys=True), s)
-                   for s in (window.length_s, SEED_CLIP_S))
-    for key in (ours, seeds):
-        if key not in shapes:
-            shapes[key] = _shape(spec.pipeline, spec.pipeline_params, key[2])
-    text = f"{window.length_s:g}-s windows (seed: {SEED_CLIP_S:g}-s clips)"
-    shown = ["×".join(map(str, shapes[k])) for k in (ours, seeds)]
-    text += (f"; input {shown[0]} (seed: {shown[1]})" if shown[0] != shown[1]
-             else f"; input {shown[0]} drawn from {window.length_s:g} s (seed: from {SEED_CLIP_S:g} s)")
-    embedded = getattr(spec.config, "seconds", None)
-    if issubclass(spec.family, EmbeddingMethod) and embedded and embedded > window.length_s:
-        text += f"; embeds {window.length_s:g} s (seed: the first {embedded:g} s)"
-    return text
+def input_adaptation(spec: MethodSpec, window: WindowSpec | None, shapes: dict[Any, tuple[int, ...]],
+                     overrides: dict[str, Any] | None = None) -> str:
+    """How a method's input differs from the seed's ("" when it does not): where audio is cut into
+    windows shorter than the seeds' 30-s clips, the window, the shape the network reads against
+    the seed's and how much audio an embedding encoder sees; and an image a budget averages over
+    pixel blocks before the network (``overrides``: the run's). ``shapes`` memoises pipeline runs."""
+    parts: list[str] = []
+    length = window.length_s if window is not None else SEED_CLIP_S
+    ours, seeds = ((spec.pipeline, json.dumps(spec.pipeline_params, sort_keys=True), s) for s in (length, SEED_CLIP_S))
+    if window is not None and length < SEED_CLIP_S:
+        for key in (ours, seeds):
+            if key not in shapes:
+                shapes[key] = _shape(spec.pipeline, spec.pipeline_params, key[2])
+        parts.append(f"{length:g}-s windows (seed: {SEED_CLIP_S:g}-s clips)")
+        shown = ["×".join(map(str, shapes[k])) for k in (ours, seeds)]
+        parts.append(f"input {shown[0]} (seed: {shown[1]})" if shown[0] != shown[1]
+                     else f"input {shown[0]} drawn from {length:g} s (seed: from {SEED_CLIP_S:g} s)")
+        embedded = getattr(spec.config, "seconds", None)
+        if issubclass(spec.family, EmbeddingMethod) and embedded and embedded > length:
+            parts.append(f"embeds {length:g} s (seed: the first {embedded:g} s)")
+    pool = image_pool(spec.make_config(**(overrides or {})))
+    if pool > 1:
+        if ours not in shapes:
+            shapes[ours] = _shape(spec.pipeline, spec.pipeline_params, length)
+        height, width, channels = shapes[ours]
+        parts.append(f"averaged over {pool}×{pool} pixels to {height // pool}×{width // pool}×{channels} "
+                     "before the network (budget)")
+    return "; ".join(parts)
 
 
 def _append_column(table: str, header: str, cells: list[str]) -> str:
@@ -281,8 +304,9 @@ def budget_text(budget: Budget) -> str:
                 f"after {CPU_PATIENCE} epochs without a better validation accuracy, keeping the best epoch's weights "
                 f"(the seeds waited 10 to 20; a method its seed trained without early stopping still has none), "
                 f"at most {HEAVY_EPOCHS} epochs for the networks that train a pretrained encoder (ImageNet nets, wav2vec2), "
-                f"and a time limit of {CPU_SECONDS:g} s per training: it ends after the epoch in which the limit "
-                f"passes (each of a vote's networks has its own). 'epochs' is the mean number run; "
+                f"a time limit of {CPU_SECONDS:g} s per training: it ends at the first batch after the limit and the "
+                f"epoch it cuts counts as one (each of a vote's networks has its own), and Kaggle figures averaged "
+                f"over {CPU_IMAGE_POOL}×{CPU_IMAGE_POOL} pixels before the CNNs. 'epochs' is the mean number run; "
                 f"'time-cut k/n' marks a method whose training the limit ended in k of its n runs.")
     return "**Full budget**: every training runs the seed's own epochs and early stopping."
 
@@ -318,10 +342,11 @@ def _write_table(out: Path, data: SongSource, splits: dict[tuple[str, int], Spli
 
 
 def reproduce(data: SongSource, splits: dict[tuple[str, int], Split], methods: list[str] | None, out: Path,
-              settings: Settings = Settings()) -> Outcome:
+              settings: Settings = Settings(), jobs: int = 1) -> Outcome:
     """Run, resume and tabulate; ``table.md`` and ``table.json`` in ``out`` are rewritten after each
     method, so a long reproduction can be read while it runs. A run that raises is recorded
-    (``error.txt``) and the others go on."""
+    (``error.txt``) and the others go on. ``jobs`` > 1 runs that many runs at once in worker
+    processes, sharing the torch threads between them (see ``_execute``)."""
     names = methods or [n for n, s in sorted(specs().items()) if data.feeds(s.pipeline)]
     for name in names:
         if not data.feeds(get(name).pipeline):
@@ -339,47 +364,131 @@ def reproduce(data: SongSource, splits: dict[tuple[str, int], Split], methods: l
     runnable = [n for n in names if n not in not_run]
     protocols = list(dict.fromkeys(k[0] for k in splits))
     failed: dict[str, str] = {}
-    rows: list[dict[str, Any]] = []
+    found: dict[str, dict[tuple[str, int], dict[str, Any] | None]] = {n: {} for n in runnable}
+    todo: list[Task] = []
+    for name in runnable:
+        for key in splits:
+            saved = _saved_run(name, data, splits[key], key[1], overrides[name], out)
+            if saved is not None:
+                found[name][key] = saved
+            else:
+                todo.append(Task(name, key, _features_key(get(name), overrides[name])))
+    rows: dict[str, dict[str, Any]] = {}
     shapes: dict[Any, tuple[int, ...]] = {}
     window = getattr(data, "window", None)
-    with tqdm(total=len(runnable) * len(splits), desc="reproduce") as bar:
-        for done, name in enumerate(runnable):
-            spec = get(name)
-            runs: dict[str, list[dict[str, Any]]] = {p: [] for p in protocols}
-            for split_name, seed in splits:
-                split = splits[(split_name, seed)]
-                summary = _resumed_or_run(name, data, split, seed, overrides[name], settings, out, failed, bar)
-                if summary is not None:
-                    runs[split_name].append(summary)
-                bar.update(1)
-            if any(runs.values()):
-                rows.append(_row(name, runs, input_adaptation(spec, window, shapes)))
-            _write_table(out, data, splits, rows, settings, not_run, failed, runnable[done + 1:])
-    table = _write_table(out, data, splits, rows, settings, not_run, failed, [])
-    return Outcome(table, rows, not_run, failed)
+
+    def tabulate(name: str) -> None:
+        runs = {p: [r for (split_name, _), r in sorted(found[name].items()) if split_name == p and r is not None]
+                for p in protocols}
+        if any(runs.values()):
+            rows[name] = _row(name, runs, input_adaptation(get(name), window, shapes, overrides[name]))
+        _write_table(out, data, splits, [rows[n] for n in runnable if n in rows], settings, not_run, failed,
+                     [n for n in runnable if len(found[n]) < len(splits)])
+
+    for name in runnable:
+        if len(found[name]) == len(splits):
+            tabulate(name)
+    total = len(runnable) * len(splits)
+    with tqdm(total=total, initial=total - len(todo), desc="reproduce") as bar:
+        for task, summary, error in _execute(todo, data, splits, overrides, settings.device, jobs, bar):
+            split = splits[task.key]
+            folder = _run_path(out, task.name, split, task.key[1])
+            if summary is None:
+                folder.mkdir(parents=True, exist_ok=True)
+                (folder / "error.txt").write_text(error.trace)
+                failed[f"{task.name} ({split.name}, seed {task.key[1]})"] = error.message
+            else:
+                summary["data"] = data.source
+                write_run(folder, summary)
+                (folder / "error.txt").unlink(missing_ok=True)
+            found[task.name][task.key] = summary
+            bar.update(1)
+            if len(found[task.name]) == len(splits):
+                tabulate(task.name)
+    table = _write_table(out, data, splits, [rows[n] for n in runnable if n in rows], settings, not_run, failed, [])
+    return Outcome(table, [rows[n] for n in runnable if n in rows], not_run, failed)
 
 
-def _resumed_or_run(name: str, data: SongSource, split: Split, seed: int, overrides: dict[str, Any],
-                    settings: Settings, out: Path, failed: dict[str, str], bar: tqdm) -> dict[str, Any] | None:
-    """The saved run where its settings, windows and data match what it would get now, else a new
-    run (saved); None, with the error recorded in ``failed`` and the run folder, if it raises."""
+def _saved_run(name: str, data: SongSource, split: Split, seed: int, overrides: dict[str, Any],
+               out: Path) -> dict[str, Any] | None:
+    """The saved run where its settings, windows and data match what it would get now, else None."""
     spec = get(name)
-    folder = _run_path(out, name, split, seed)
-    report = folder / "report.json"
+    report = _run_path(out, name, split, seed) / "report.json"
     summary = json.loads(report.read_text()) if report.is_file() else None
     expected = _comparable(spec.make_config(**{**seeded_overrides(spec.config, seed), **overrides}))
     if (summary is not None and summary["config"] == expected and summary.get("window") == _window(data)
             and summary.get("data") == data.source):
         return summary
-    bar.set_postfix_str(f"{name} {split.name} seed {seed}")
+    return None
+
+
+@dataclass(frozen=True)
+class Task:
+    """One run still to do; ``features`` names the inputs it computes and caches on a first run."""
+
+    name: str
+    key: tuple[str, int]
+    features: str
+
+
+@dataclass(frozen=True)
+class RunError:
+    message: str
+    trace: str
+
+
+def _features_key(spec: MethodSpec, overrides: dict[str, Any]) -> str:
+    """What a method's runs share in the caches: its pipeline, parameters, augmentation and encoder."""
+    augment = bool(getattr(spec.make_config(**overrides), "augment", False))
+    return json.dumps([_input(spec), spec.pipeline_params, augment], sort_keys=True)
+
+
+def _attempt(name: str, data: SongSource, split: Split, seed: int, overrides: dict[str, Any],
+             device: str) -> tuple[dict[str, Any] | None, RunError | None]:
+    """One run's summary, or why it failed: one broken run must not cost the others."""
     try:
-        summary = _run(name, data, split, seed, overrides, settings.device)
-    except Exception as exc:  # one broken run must not cost the others
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / "error.txt").write_text(traceback.format_exc())
-        failed[f"{name} ({split.name}, seed {seed})"] = f"{type(exc).__name__}: {exc}"
-        return None
-    summary["data"] = data.source
-    write_run(folder, summary)
-    (folder / "error.txt").unlink(missing_ok=True)
-    return summary
+        return _run(name, data, split, seed, overrides, device), None
+    except Exception as exc:
+        return None, RunError(f"{type(exc).__name__}: {exc}", traceback.format_exc())
+
+
+def _start_worker(threads: int) -> None:
+    torch.set_num_threads(threads)
+
+
+def _execute(todo: list[Task], data: SongSource, splits: dict[tuple[str, int], Split],
+             overrides: dict[str, dict[str, Any]], device: str, jobs: int,
+             bar: tqdm) -> Iterator[tuple[Task, dict[str, Any] | None, RunError | None]]:
+    """Run ``todo`` and yield each task with its summary or error as it ends: in this process when
+    ``jobs`` is 1, else in ``jobs`` spawned workers with an equal share of the torch threads. A run
+    that computes features other runs will read (the first of its ``features`` key) runs alone
+    for that key, so the workers never compute the same features twice; other keys go on meanwhile."""
+    if jobs <= 1:
+        for task in todo:
+            bar.set_postfix_str(f"{task.name} {task.key[0]} seed {task.key[1]}")
+            yield task, *_attempt(task.name, data, splits[task.key], task.key[1], overrides[task.name], device)
+        return
+    pending, running, ready, computing = list(todo), {}, set(), set()
+    context = multiprocessing.get_context("spawn")
+    threads = max(1, torch.get_num_threads() // jobs)
+    with ProcessPoolExecutor(jobs, mp_context=context, initializer=_start_worker, initargs=(threads,)) as pool:
+        while pending or running:
+            while len(running) < jobs:
+                task = next((t for t in pending if t.features in ready or t.features not in computing), None)
+                if task is None:
+                    break
+                pending.remove(task)
+                if task.features not in ready:
+                    computing.add(task.features)
+                running[pool.submit(_attempt, task.name, data, splits[task.key], task.key[1],
+                                    overrides[task.name], device)] = task
+            bar.set_postfix_str(", ".join(f"{t.name} {t.key[0]} seed {t.key[1]}" for t in running.values()))
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in finished:
+                task = running.pop(future)
+                ready.add(task.features)
+                computing.discard(task.features)
+                try:
+                    yield task, *future.result()
+                except BrokenProcessPool as exc:  # a worker was killed (out of memory, a signal)
+                    yield task, None, RunError(f"the worker process died: {exc}", traceback.format_exc())

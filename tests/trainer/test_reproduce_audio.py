@@ -111,3 +111,40 @@ def test_a_song_labelled_with_two_genres_is_refused(folders, tmp_path):
     (wrong / "classical.00001.wav").symlink_to(gtzan_dir() / "excerpts/classical/classical.00001.wav")
     with pytest.raises(SystemExit, match="classical.00001 is labelled both classical and jazz"):
         main(["train", "rf-mean", "--data", str(excerpts), "--data", str(tmp_path / "wrong"), "--split", "random-80-20"])
+
+
+def _runs(out: Path) -> dict[str, tuple[float, list[list[int]]]]:
+    return {f"{p.parent.parent.name}/{p.parent.name}": (r["accuracy"], r["confusion_matrix"])
+            for p in sorted(out.glob("runs/*/*/report.json")) for r in [json.loads(p.read_text())]}
+
+
+def test_runs_in_two_worker_processes_give_what_the_same_runs_give_in_one(folders, tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    excerpts, _ = folders
+    common = ["reproduce", "--data", str(excerpts), "--methods", "mfcc-fc", "rf-mean", "--splits", "random-80-20",
+              "--seeds", "2", "--budget", "tiny", "--set", "n_estimators=20"]
+    assert main([*common, "--out", str(tmp_path / "one")]) == 0
+    assert main([*common, "--out", str(tmp_path / "two"), "--jobs", "2"]) == 0
+    one, two = _runs(tmp_path / "one"), _runs(tmp_path / "two")
+    assert len(one) == 4 and one == two
+    table = (tmp_path / "two" / "table.md").read_text()
+    assert [line.split(" |")[0] for line in table.splitlines() if line.startswith("| mfcc-fc") or
+            line.startswith("| rf-mean")] == ["| mfcc-fc", "| rf-mean"]     # the order asked, not the order done
+
+
+def test_a_run_failing_in_a_worker_is_recorded_and_the_others_go_on(folders, tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    excerpts, _ = folders
+    out = tmp_path / "out"
+    assert main(["reproduce", "--data", str(excerpts), "--methods", "rf-mean", "mfcc-fc", "--splits", "random-80-20",
+                 "--seeds", "1", "--budget", "tiny", "--jobs", "2", "--set", "n_estimators=0", "--out", str(out)]) == 1
+    assert "n_estimators" in (out / "runs/rf-mean/random-80-20-seed0/error.txt").read_text()
+    assert (out / "runs/mfcc-fc/random-80-20-seed0/report.json").is_file()
+    table = (out / "table.md").read_text()
+    assert "- rf-mean (random-80-20, seed 0): InvalidParameterError" in table
+
+
+def test_a_number_of_jobs_below_one_is_refused(capsys):
+    with pytest.raises(SystemExit):
+        main(["reproduce", "--data", str(gtzan_dir() / "features_30_sec.csv"), "--jobs", "0"])
+    assert "--jobs: expected a whole number of at least 1, got '0'" in capsys.readouterr().err

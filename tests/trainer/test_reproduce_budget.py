@@ -8,20 +8,38 @@ from trainer.cli import main
 from trainer.methods import get
 from trainer.reproduce import (
     CPU_EPOCHS,
+    CPU_IMAGE_POOL,
     CPU_PATIENCE,
     CPU_SECONDS,
     Settings,
+    input_adaptation,
     method_overrides,
 )
+from trainer.runtime.audio import WindowSpec
 
 
 def test_the_cpu_budget_limits_every_training_of_a_network_and_leaves_other_methods_alone():
     cpu = Settings(device="cpu", budget="cpu")
     assert method_overrides(get("cnn-image-vote"), cpu) == {
         "cnn.train.device": "cpu", "cnn.train.epochs": CPU_EPOCHS, "cnn.train.patience": CPU_PATIENCE,
-        "cnn.train.max_seconds": CPU_SECONDS}
+        "cnn.train.max_seconds": CPU_SECONDS, "cnn.pool": CPU_IMAGE_POOL}
     assert "train.max_seconds" not in method_overrides(get("feature-nn"), Settings(budget="full"))
     assert not any(key.endswith("max_seconds") for key in method_overrides(get("xgboost"), cpu))
+
+
+def test_the_cpu_budget_shrinks_kaggle_figures_only_and_the_table_says_so():
+    cpu = Settings(device="cpu", budget="cpu")
+    assert method_overrides(get("custom-cnn"), cpu)["pool"] == CPU_IMAGE_POOL
+    assert "pool" not in method_overrides(get("cnn-mel128"), cpu)          # 128x128 mel images: no upsampling
+    assert "pool" not in method_overrides(get("custom-cnn"), Settings(budget="full"))
+    shapes: dict = {}
+    text = input_adaptation(get("custom-cnn"), WindowSpec(3.0, 3.0), shapes, method_overrides(get("custom-cnn"), cpu))
+    assert text.endswith("input 288×432×3 drawn from 3 s (seed: from 30 s); "
+                         "averaged over 2×2 pixels to 144×216×3 before the network (budget)")
+    assert "averaged" not in input_adaptation(get("custom-cnn"), WindowSpec(3.0, 3.0), shapes, {})
+    # on the seeds' own 30-s clips the shrink is still stated
+    assert input_adaptation(get("cnn-image"), WindowSpec(), shapes, method_overrides(get("cnn-image"), cpu)) == (
+        "averaged over 2×2 pixels to 109×168×3 before the network (budget)")
 
 
 def test_a_time_cut_run_is_marked_and_a_run_under_another_limit_is_redone(tmp_path, capsys):

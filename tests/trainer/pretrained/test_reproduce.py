@@ -104,12 +104,13 @@ def test_a_failing_run_is_recorded_and_the_others_go_on(tmp_path, source, split,
 
 def test_reproduce_command_line_maps_weights_and_refuses_unknown_keys(tmp_path, monkeypatch):
     seen = {}
-    monkeypatch.setattr(reproduce_module, "reproduce", lambda data, splits, methods, out, settings: seen.update(
-        settings=settings, methods=methods) or Outcome("table", [], {}, {}))
+    monkeypatch.setattr(reproduce_module, "reproduce", lambda data, splits, methods, out, settings, jobs: seen.update(
+        settings=settings, methods=methods, jobs=jobs) or Outcome("table", [], {}, {}))
     monkeypatch.setattr("trainer.cli.open_dataset", lambda path, window: type("Data", (), {"songs": [], "genres": []})())
     assert main(["reproduce", "--data", str(tmp_path), "--splits", "random-80-20", "--seeds", "0",
                  "--methods", "resnet18", "--weights", "resnet18=/w/r18.pth", "--allow-random-init",
-                 "--device", "cpu", "--budget", "tiny"]) == 0
+                 "--device", "cpu", "--budget", "tiny", "--jobs", "3"]) == 0
+    assert seen["jobs"] == 3
     assert seen["settings"] == Settings(weights={"resnet18": "/w/r18.pth"}, allow_random_init=True, device="cpu",
                                         budget="tiny", cache_dir=str(default_cache_dir()))
     with pytest.raises(SystemExit, match="wav2vec2-base, wav2vec2-large"):

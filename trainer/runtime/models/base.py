@@ -37,7 +37,7 @@ class TrainConfig:
     weight_decay: float = 0.0
     schedule: Literal["none", "cosine"] = "none"
     patience: int | None = 10
-    # Wall-clock seconds of training after which the loop stops at the end of the current epoch
+    # Wall-clock seconds of training after which the loop stops at its next batch
     # (None: no limit), so a CPU budget bounds a method's time whatever its epoch costs.
     max_seconds: float | None = None
     seed: int = 0

@@ -44,7 +44,10 @@ class ImageCnnConfig:
     """A CNN of ``layers`` blocks (conv ``kernel``/``stride``/``padding``, batch norm, ReLU, 2x2
     max-pool), widths ``channels`` doubling per block, global average pooling, a dense layer of
     ``hidden`` with dropout; ``lstm > 0`` reads the last maps column by column with an LSTM of
-    that size instead (a CRNN). ``augment`` asks the data source for seed 004's augmented set."""
+    that size instead (a CRNN). ``augment`` asks the data source for seed 004's augmented set.
+    ``pool`` > 1 averages the image over ``pool`` x ``pool`` pixels before the first block (1: none,
+    as the seeds); a budget uses it to shrink Kaggle figures, whose 216 x 335 plot area upsamples
+    the 128 x ~130 mel levels of a 3-s window."""
 
     layers: int = 3
     channels: int = 16
@@ -55,6 +58,7 @@ class ImageCnnConfig:
     hidden: int = 128
     lstm: int = 0
     augment: bool = False
+    pool: int = 1
     train: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=100, batch_size=32, lr=1e-3, patience=10))
 
 
@@ -94,13 +98,14 @@ class ImageCnn(nn.Module):
     def __init__(self, input_shape: tuple[int, ...], c: ImageCnnConfig, n_out: int) -> None:
         super().__init__()
         widths = tuple(c.channels * 2**i for i in range(c.layers))
+        self.shrink = nn.AvgPool2d(c.pool) if c.pool > 1 else nn.Identity()
         self.features = conv_stack(2, input_shape[0], widths, c.kernel, c.stride, c.padding, batch_norm=True)
-        channels, height, _ = output_shape(self.features, input_shape)
+        channels, height, _ = output_shape(nn.Sequential(self.shrink, self.features), input_shape)
         self.lstm = nn.LSTM(channels * height, c.lstm, batch_first=True) if c.lstm else None
         self.head = mlp(c.lstm or channels, (c.hidden,), n_out, dropout=c.dropout)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        maps = self.features(x)                                                      # (B, C, H', W')
+        maps = self.features(self.shrink(x))                                         # (B, C, H', W')
         if self.lstm is None:
             return self.head(maps.mean(dim=(2, 3)))
         columns = maps.permute(0, 3, 1, 2).flatten(2)                                # (B, W', C*H')
