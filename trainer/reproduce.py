@@ -51,7 +51,7 @@ from trainer.methods.pretrained import PretrainedMethod
 from trainer.report import comparison_table, write_run
 from trainer.run import SongSource, run_method, seeded_overrides
 from trainer.runtime.audio import WindowSpec
-from trainer.runtime.device import resolve_device
+from trainer.runtime.device import configure_process, resolve_device
 from trainer.runtime.errors import MethodUnavailable
 from trainer.runtime.features import make as make_pipeline
 from trainer.runtime.models.base import TrainConfig
@@ -452,10 +452,6 @@ def _attempt(name: str, data: SongSource, split: Split, seed: int, overrides: di
         return None, RunError(f"{type(exc).__name__}: {exc}", traceback.format_exc())
 
 
-def _start_worker(threads: int) -> None:
-    torch.set_num_threads(threads)
-
-
 def _execute(todo: list[Task], data: SongSource, splits: dict[tuple[str, int], Split],
              overrides: dict[str, dict[str, Any]], device: str, jobs: int,
              bar: tqdm) -> Iterator[tuple[Task, dict[str, Any] | None, RunError | None]]:
@@ -471,7 +467,7 @@ def _execute(todo: list[Task], data: SongSource, splits: dict[tuple[str, int], S
     pending, running, ready, computing = list(todo), {}, set(), set()
     context = multiprocessing.get_context("spawn")
     threads = max(1, torch.get_num_threads() // jobs)
-    with ProcessPoolExecutor(jobs, mp_context=context, initializer=_start_worker, initargs=(threads,)) as pool:
+    with ProcessPoolExecutor(jobs, mp_context=context, initializer=configure_process, initargs=(threads,)) as pool:
         while pending or running:
             while len(running) < jobs:
                 task = next((t for t in pending if t.features in ready or t.features not in computing), None)
