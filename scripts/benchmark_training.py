@@ -20,7 +20,7 @@ import time
 import torch
 
 from trainer.methods import create, get
-from trainer.reproduce import Settings, _shape, method_overrides
+from trainer.reproduce import Settings, method_overrides, pipeline_shape
 from trainer.runtime.models.image_nets import ImageModel
 
 DEFAULT = ("cnn-image", "custom-cnn", "cnn-mel128", "crnn-mel128", "cnn2d", "alexnet", "resnet18", "vgg16",
@@ -33,7 +33,7 @@ def step_seconds(name: str, seconds: float, batch: int) -> tuple[tuple[int, ...]
     spec = get(name)
     overrides = method_overrides(spec, Settings(device="cpu", budget="cpu", allow_random_init=True))
     method = create(name, [f"genre{i}" for i in range(10)], **overrides)
-    shape = _shape(spec.pipeline, spec.pipeline_params, seconds)
+    shape = pipeline_shape(spec.pipeline, spec.pipeline_params, seconds)
     # image models put channels first; other pipelines' arrays are what the networks read
     x = torch.randn(batch, *shape)
     if isinstance(method, ImageModel):

@@ -273,8 +273,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--budget", choices=("full", "cpu", "tiny"), default="full",
                    help="full: the seeds' own epochs (for a GPU); cpu: at most 30 epochs, early stopping after 5 "
                         "without progress, 5 for nets that train a pretrained encoder, 90 s per training "
-                        "(ends at the first batch after it) and Kaggle figures averaged over 2x2 pixels; tiny: at most 2 epochs and "
-                        "tiny random encoders, for CI-sized runs (default full)")
+                        "(ends at the first batch after it) and Kaggle figures averaged over 2x2 pixels; tiny: at "
+                        "most 2 epochs and tiny random encoders, for CI-sized runs (default full)")
     p.set_defaults(func=cmd_reproduce)
 
     for name, func, helptext in (("bootstrap", cmd_bootstrap, "refit on bootstrap draws of the training songs"),

@@ -187,7 +187,7 @@ def _run(name: str, data: SongSource, split: Split, seed: int, overrides: dict[s
     return summary
 
 
-def _shape(pipeline_name: str, params: dict[str, Any], seconds: float) -> tuple[int, ...]:
+def pipeline_shape(pipeline_name: str, params: dict[str, Any], seconds: float) -> tuple[int, ...]:
     """The shape of one window's input through a pipeline, for a window of ``seconds`` of noise."""
     pipeline = make_pipeline(pipeline_name, **params)
     noise = np.random.default_rng(0).normal(0, 0.05, (1, int(round(seconds * pipeline.sample_rate))))
@@ -206,7 +206,7 @@ def input_adaptation(spec: MethodSpec, window: WindowSpec | None, shapes: dict[A
     if window is not None and length < SEED_CLIP_S:
         for key in (ours, seeds):
             if key not in shapes:
-                shapes[key] = _shape(spec.pipeline, spec.pipeline_params, key[2])
+                shapes[key] = pipeline_shape(spec.pipeline, spec.pipeline_params, key[2])
         parts.append(f"{length:g}-s windows (seed: {SEED_CLIP_S:g}-s clips)")
         shown = ["×".join(map(str, shapes[k])) for k in (ours, seeds)]
         parts.append(f"input {shown[0]} (seed: {shown[1]})" if shown[0] != shown[1]
@@ -217,7 +217,7 @@ def input_adaptation(spec: MethodSpec, window: WindowSpec | None, shapes: dict[A
     pool = image_pool(spec.make_config(**(overrides or {})))
     if pool > 1:
         if ours not in shapes:
-            shapes[ours] = _shape(spec.pipeline, spec.pipeline_params, length)
+            shapes[ours] = pipeline_shape(spec.pipeline, spec.pipeline_params, length)
         height, width, channels = shapes[ours]
         parts.append(f"averaged over {pool}×{pool} pixels to {height // pool}×{width // pool}×{channels} "
                      "before the network (budget)")
@@ -377,17 +377,23 @@ def reproduce(data: SongSource, splits: dict[tuple[str, int], Split], methods: l
     shapes: dict[Any, tuple[int, ...]] = {}
     window = getattr(data, "window", None)
 
-    def tabulate(name: str) -> None:
+    def add_row(name: str) -> None:
         runs = {p: [r for (split_name, _), r in sorted(found[name].items()) if split_name == p and r is not None]
                 for p in protocols}
         if any(runs.values()):
             rows[name] = _row(name, runs, input_adaptation(get(name), window, shapes, overrides[name]))
-        _write_table(out, data, splits, [rows[n] for n in runnable if n in rows], settings, not_run, failed,
-                     [n for n in runnable if len(found[n]) < len(splits)])
+
+    def ordered() -> list[dict[str, Any]]:
+        """The rows in the order the methods were asked for, whatever order their runs ended in."""
+        return [rows[n] for n in runnable if n in rows]
+
+    def waiting() -> list[str]:
+        return [n for n in runnable if len(found[n]) < len(splits)]
 
     for name in runnable:
         if len(found[name]) == len(splits):
-            tabulate(name)
+            add_row(name)
+    _write_table(out, data, splits, ordered(), settings, not_run, failed, waiting())
     total = len(runnable) * len(splits)
     with tqdm(total=total, initial=total - len(todo), desc="reproduce") as bar:
         for task, summary, error in _execute(todo, data, splits, overrides, settings.device, jobs, bar):
@@ -404,9 +410,10 @@ def reproduce(data: SongSource, splits: dict[tuple[str, int], Split], methods: l
             found[task.name][task.key] = summary
             bar.update(1)
             if len(found[task.name]) == len(splits):
-                tabulate(task.name)
-    table = _write_table(out, data, splits, [rows[n] for n in runnable if n in rows], settings, not_run, failed, [])
-    return Outcome(table, [rows[n] for n in runnable if n in rows], not_run, failed)
+                add_row(task.name)
+                _write_table(out, data, splits, ordered(), settings, not_run, failed, waiting())
+    table = _write_table(out, data, splits, ordered(), settings, not_run, failed, [])
+    return Outcome(table, ordered(), not_run, failed)
 
 
 def _saved_run(name: str, data: SongSource, split: Split, seed: int, overrides: dict[str, Any],
